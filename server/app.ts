@@ -1,0 +1,38 @@
+import Koa from "koa";
+import type { AppState } from "./context.ts";
+import type { AppDeps } from "./deps.ts";
+import { requestContext } from "./middleware/requestContext.ts";
+import { errorHandler } from "./middleware/errorHandler.ts";
+import { jsonBody } from "./middleware/jsonBody.ts";
+import { adminAuth } from "./middleware/adminAuth.ts";
+import { scimInstrumentation } from "./middleware/scimInstrumentation.ts";
+import { buildAdminRouter } from "./admin/routes.ts";
+import { buildOpsRouter } from "./opsRoutes.ts";
+import { buildScimRouter } from "./scim/routes.ts";
+import type { Next } from "koa";
+import type { AppContext } from "./context.ts";
+
+/** Runs a middleware only for paths under a prefix. */
+function under(prefix: string, middleware: (ctx: AppContext, next: Next) => Promise<void>) {
+  return (ctx: AppContext, next: Next) => (ctx.path === prefix || ctx.path.startsWith(`${prefix}/`) ? middleware(ctx, next) : next());
+}
+
+/** Builds the Koa application (no listen), wiring middleware in the documented order. */
+export function buildApp(deps: AppDeps): Koa<AppState> {
+  const app = new Koa<AppState>({ proxy: false });
+  app.silent = true;
+  const admin = buildAdminRouter(deps);
+  const scim = buildScimRouter(deps);
+  const ops = buildOpsRouter(deps);
+  app.use(requestContext(deps.logger));
+  app.use(under("/scim", scimInstrumentation(deps.metrics, deps.requestLog, deps.clock)));
+  app.use(errorHandler());
+  app.use(jsonBody(deps.config.scim.bodyLimitBytes));
+  app.use(ops.routes());
+  app.use(under("/v1", adminAuth(deps.adminKey)));
+  app.use(admin.routes());
+  app.use(admin.allowedMethods({ throw: true }));
+  app.use(scim.routes());
+  app.use(scim.allowedMethods({ throw: true }));
+  return app;
+}

@@ -1,0 +1,73 @@
+import { ConfigError, loadConfig } from "./config.ts";
+import { createLogger } from "./logger.ts";
+import { openDatabase } from "./db/database.ts";
+import { createMigrator } from "./db/migrator.ts";
+import { startService, type WorkerFactory } from "./main.ts";
+import { workerFactories } from "./workers.ts";
+
+const USAGE = `usage: rollcall <command>
+  serve                 HTTP server (+ webhook dispatcher and reconciler schedule unless disabled)
+  migrate [--down]      apply pending migrations (or undo the last one) and exit
+  dispatch              webhook dispatcher only`;
+
+/** Runs a long-lived service until SIGTERM/SIGINT, then drains and exits. */
+async function runUntilSignalled(start: () => ReturnType<typeof startService>): Promise<void> {
+  const service = await start();
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    service.deps.logger.info({ signal }, "shutting down");
+    service
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error) => {
+        service.deps.logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      });
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  switch (command) {
+    case "serve": {
+      const workers: WorkerFactory[] = workerFactories(config, { dispatcher: config.enable.dispatcher, reconciler: config.enable.reconciler });
+      await runUntilSignalled(() => startService({ config, logger, serve: config.enable.server, workers }));
+      return;
+    }
+    case "dispatch": {
+      const workers = workerFactories(config, { dispatcher: true, reconciler: false });
+      if (workers.length === 0) throw new Error("the webhook dispatcher is not part of this build");
+      await runUntilSignalled(() => startService({ config, logger, serve: false, workers }));
+      return;
+    }
+    case "migrate": {
+      const db = await openDatabase(config, logger);
+      try {
+        const migrator = await createMigrator(db.sequelize, logger);
+        const done = rest.includes("--down") ? await migrator.down() : await migrator.up();
+        process.stdout.write(`${rest.includes("--down") ? "reverted" : "applied"}: ${done.map((m) => m.name).join(", ") || "nothing"}\n`);
+      } finally {
+        await db.close();
+      }
+      return;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      process.exitCode = command ? 2 : 0;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
+  process.stderr.write(`rollcall: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,114 @@
+import { z } from "zod";
+
+/** Thrown when the environment cannot be turned into a valid configuration. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const booleanFromEnv = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const integerFromEnv = (min: number, max: number) =>
+  z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(min).max(max);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: integerFromEnv(0, 65535).default(8080),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  DATABASE_POOL_MAX: integerFromEnv(1, 200).default(10),
+  DATABASE_POOL_MIN: integerFromEnv(0, 200).default(0),
+  DATABASE_POOL_ACQUIRE_MS: integerFromEnv(100, 600_000).default(10_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: integerFromEnv(0, 600_000).default(30_000),
+  ROLLCALL_DATA_DIR: z.string().min(1).default(".rollcall"),
+  ROLLCALL_ADMIN_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+  ROLLCALL_PUBLIC_URL: z.string().url("must be an absolute URL like https://rollcall.example.com").optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  ROLLCALL_SCIM_RATE_LIMIT: integerFromEnv(0, 1_000_000).default(100),
+  ROLLCALL_SCIM_MAX_RESULTS: integerFromEnv(1, 10_000).default(200),
+  ROLLCALL_SCIM_BODY_LIMIT_BYTES: integerFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS: integerFromEnv(1, 24 * 365).default(72),
+  ROLLCALL_SHUTDOWN_GRACE_MS: integerFromEnv(0, 600_000).default(10_000),
+  ROLLCALL_ENABLE_SERVER: booleanFromEnv.default(true),
+  ROLLCALL_ENABLE_DISPATCHER: booleanFromEnv.default(true),
+  ROLLCALL_ENABLE_RECONCILER: booleanFromEnv.default(true),
+  ROLLCALL_RECONCILE_CRON: z.string().min(1).default("*/15 * * * *"),
+  ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS: booleanFromEnv.optional(),
+  ROLLCALL_WEBHOOK_TIMEOUT_MS: integerFromEnv(100, 120_000).default(10_000),
+  ROLLCALL_METRICS_ORG_LABEL: booleanFromEnv.default(false),
+});
+
+export type Config = {
+  env: "development" | "production" | "test";
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  pool: { max: number; min: number; acquireMs: number };
+  statementTimeoutMs: number;
+  dataDir: string;
+  adminKey: string | undefined;
+  publicUrl: string;
+  logLevel: string;
+  scim: { rateLimit: number; maxResults: number; bodyLimitBytes: number; pendingMembershipTtlHours: number };
+  shutdownGraceMs: number;
+  enable: { server: boolean; dispatcher: boolean; reconciler: boolean };
+  reconcileCron: string;
+  webhooks: { allowPrivateUrls: boolean; timeoutMs: number };
+  metricsOrgLabel: boolean;
+};
+
+/** Reads and validates the environment; the only place in Rollcall that touches process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === "production" && !e.ROLLCALL_ADMIN_KEY) {
+    throw new ConfigError(["ROLLCALL_ADMIN_KEY: is required when NODE_ENV=production"]);
+  }
+  if (e.NODE_ENV === "production" && !e.DATABASE_URL) {
+    throw new ConfigError(["DATABASE_URL: is required when NODE_ENV=production (the embedded database is for development)"]);
+  }
+  if (e.DATABASE_POOL_MIN > e.DATABASE_POOL_MAX) {
+    throw new ConfigError(["DATABASE_POOL_MIN: must not exceed DATABASE_POOL_MAX"]);
+  }
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    pool: { max: e.DATABASE_POOL_MAX, min: e.DATABASE_POOL_MIN, acquireMs: e.DATABASE_POOL_ACQUIRE_MS },
+    statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    dataDir: e.ROLLCALL_DATA_DIR,
+    adminKey: e.ROLLCALL_ADMIN_KEY,
+    publicUrl: (e.ROLLCALL_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    logLevel: e.LOG_LEVEL,
+    scim: {
+      rateLimit: e.ROLLCALL_SCIM_RATE_LIMIT,
+      maxResults: e.ROLLCALL_SCIM_MAX_RESULTS,
+      bodyLimitBytes: e.ROLLCALL_SCIM_BODY_LIMIT_BYTES,
+      pendingMembershipTtlHours: e.ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS,
+    },
+    shutdownGraceMs: e.ROLLCALL_SHUTDOWN_GRACE_MS,
+    enable: {
+      server: e.ROLLCALL_ENABLE_SERVER,
+      dispatcher: e.ROLLCALL_ENABLE_DISPATCHER,
+      reconciler: e.ROLLCALL_ENABLE_RECONCILER,
+    },
+    reconcileCron: e.ROLLCALL_RECONCILE_CRON,
+    webhooks: {
+      allowPrivateUrls: e.ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS ?? e.NODE_ENV !== "production",
+      timeoutMs: e.ROLLCALL_WEBHOOK_TIMEOUT_MS,
+    },
+    metricsOrgLabel: e.ROLLCALL_METRICS_ORG_LABEL,
+  };
+}

@@ -1,0 +1,66 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import pg from "pg";
+import { Sequelize } from "sequelize";
+import type { Config } from "../config.ts";
+import type { Logger } from "../logger.ts";
+
+/** A connected database: Sequelize over node-postgres, and what must be closed on shutdown. */
+export type Database = {
+  sequelize: Sequelize;
+  url: string;
+  embedded: boolean;
+  close(): Promise<void>;
+};
+
+// node-postgres returns int8 (bigint, count(*)) as strings by default; every int8 we use fits a JS number.
+pg.types.setTypeParser(20, (value: string) => Number.parseInt(value, 10));
+
+/** Builds a Sequelize instance for a postgres:// URL with the configured pool. */
+export function createSequelize(url: string, config: Config, logger: Logger, poolMax = config.pool.max): Sequelize {
+  return new Sequelize(url, {
+    dialect: "postgres",
+    dialectModule: pg,
+    logging: (sql: string) => logger.trace({ sql: sql.slice(0, 500) }, "sql"),
+    benchmark: false,
+    pool: { max: poolMax, min: Math.min(config.pool.min, poolMax), acquire: config.pool.acquireMs, idle: 10_000 },
+    dialectOptions: {
+      statement_timeout: config.statementTimeoutMs || undefined,
+      application_name: "rollcall",
+    },
+    define: { underscored: true, timestamps: false },
+  });
+}
+
+/**
+ * Connects to DATABASE_URL, or starts the embedded PGlite database behind a loopback socket so the
+ * same SQL and migrations run everywhere. PGlite is single-connection: the pool is sized to 1.
+ */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  if (config.databaseUrl) {
+    const sequelize = createSequelize(config.databaseUrl, config, logger);
+    await sequelize.authenticate();
+    return { sequelize, url: config.databaseUrl, embedded: false, close: () => sequelize.close() };
+  }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
+  const dataDir = path.resolve(config.dataDir, "pgdata");
+  await mkdir(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const socketServer = new PGLiteSocketServer({ db: pglite, host: "127.0.0.1", port: 0 });
+  await socketServer.start();
+  const url = `postgres://postgres@${socketServer.getServerConn()}/postgres`;
+  logger.info({ dataDir }, "embedded database started");
+  const sequelize = createSequelize(url, config, logger, 1);
+  await sequelize.authenticate();
+  return {
+    sequelize,
+    url,
+    embedded: true,
+    async close() {
+      await sequelize.close();
+      await socketServer.stop();
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The one error model. Every failure Rollcall reports is an AppError; the error handler
+ * middleware turns it into the admin API body or the SCIM error body.
+ */
+
+/** SCIM error types from RFC 7644 §3.12. */
+export type ScimType =
+  | "invalidFilter"
+  | "tooMany"
+  | "uniqueness"
+  | "mutability"
+  | "invalidSyntax"
+  | "invalidPath"
+  | "noTarget"
+  | "invalidValue"
+  | "invalidVers"
+  | "sensitive";
+
+export type ErrorMeta = Record<string, unknown>;
+
+/** Base class: an HTTP status, a stable machine code, a message that says what to fix. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly scimType: ScimType | undefined;
+  readonly meta: ErrorMeta | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options: { scimType?: ScimType; meta?: ErrorMeta; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.scimType = options.scimType;
+    this.meta = options.meta;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** 400 for input that is well-formed but wrong; names the offending field. */
+export class ValidationError extends AppError {
+  constructor(message: string, meta?: ErrorMeta, scimType: ScimType = "invalidValue") {
+    super(400, "validation_failed", message, { scimType, meta });
+  }
+}
+
+/** 400 for a body that is not parseable JSON or not the expected shape at all. */
+export class InvalidSyntaxError extends AppError {
+  constructor(message: string) {
+    super(400, "invalid_syntax", message, { scimType: "invalidSyntax" });
+  }
+}
+
+/** 400 for a SCIM filter the server cannot parse or evaluate. */
+export class InvalidFilterError extends AppError {
+  constructor(message: string) {
+    super(400, "invalid_filter", message, { scimType: "invalidFilter" });
+  }
+}
+
+/** 400 for a PATCH path that is malformed or names no attribute. */
+export class InvalidPathError extends AppError {
+  constructor(message: string) {
+    super(400, "invalid_path", message, { scimType: "invalidPath" });
+  }
+}
+
+/** 400 for a PATCH whose path filter matched nothing where a match was required. */
+export class NoTargetError extends AppError {
+  constructor(message: string) {
+    super(400, "no_target", message, { scimType: "noTarget" });
+  }
+}
+
+/** 400 for an attempt to change an immutable or read-only attribute. */
+export class MutabilityError extends AppError {
+  constructor(message: string) {
+    super(400, "mutability", message, { scimType: "mutability" });
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = "Missing or invalid bearer token.") {
+    super(401, "unauthorized", message, { headers: { "WWW-Authenticate": 'Bearer realm="rollcall"' } });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super(403, "forbidden", message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string, id?: string) {
+    super(404, "not_found", id === undefined ? `${what} not found.` : `${what} ${id} not found.`);
+  }
+}
+
+export class MethodNotAllowedError extends AppError {
+  constructor(method: string, allowed: string[]) {
+    super(405, "method_not_allowed", `${method} is not allowed here; allowed: ${allowed.join(", ")}.`, {
+      headers: { Allow: allowed.join(", ") },
+    });
+  }
+}
+
+/** 409: a uniqueness rule would be broken. */
+export class ConflictError extends AppError {
+  constructor(message: string, meta?: ErrorMeta) {
+    super(409, "conflict", message, { scimType: "uniqueness", meta });
+  }
+}
+
+/** 412: an If-Match precondition failed. */
+export class PreconditionFailedError extends AppError {
+  constructor(message = "The resource was modified since the supplied version.") {
+    super(412, "precondition_failed", message);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes: number) {
+    super(413, "payload_too_large", `Request body exceeds the limit of ${limitBytes} bytes.`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(contentType: string) {
+    super(415, "unsupported_media_type", `Content-Type ${contentType} is not supported; send application/scim+json or application/json.`);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super(429, "rate_limited", `Too many requests; retry after ${retryAfterSeconds} second(s).`, {
+      scimType: undefined,
+      headers: { "Retry-After": String(retryAfterSeconds) },
+      meta: { retry_after: retryAfterSeconds },
+    });
+  }
+}
+
+/** 503: a dependency (the database) is unavailable; the client should retry. */
+export class ServiceUnavailableError extends AppError {
+  constructor(message = "The service is temporarily unavailable; retry shortly.", cause?: unknown) {
+    super(503, "service_unavailable", message, { headers: { "Retry-After": "5" }, cause });
+  }
+}
+
+/** 500 with a generic message; the cause goes to the log only. */
+export class InternalError extends AppError {
+  constructor(cause?: unknown) {
+    super(500, "internal_error", "An unexpected error occurred.", { cause });
+  }
+}

@@ -1,0 +1,26 @@
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+/** Paths pino blanks out wherever they appear, so no token, key or raw SCIM body reaches a log. */
+const REDACTED_PATHS = [
+  "token",
+  "*.token",
+  "secret",
+  "*.secret",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "req.headers.authorization",
+  "adminKey",
+  "*.adminKey",
+  "password",
+  "*.password",
+  "body",
+  "*.body",
+];
+
+/** Creates the process logger (JSON lines on stdout). */
+export function createLogger(level: string, name = "rollcall"): Logger {
+  return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } });
+}

@@ -1,0 +1,101 @@
+import type { Server } from "node:http";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Config } from "./config.ts";
+import { systemClock, type Clock } from "./context.ts";
+import { openDatabase, type Database } from "./db/database.ts";
+import { migrateUp } from "./db/migrator.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { defineModels } from "./models/index.ts";
+import { buildApp } from "./app.ts";
+import { TokenBucketLimiter } from "./middleware/rateLimiter.ts";
+import { BatchedScimRequestLog } from "./scim/requestLog.ts";
+import { resolveAdminKey } from "./adminKey.ts";
+import type { AppDeps } from "./deps.ts";
+
+/** A background worker run in the same process (webhook dispatcher, reconciler schedule). */
+export type Worker = { name: string; start(): void | Promise<void>; stop(): Promise<void> };
+
+export type WorkerFactory = (deps: AppDeps) => Worker;
+
+/** A running Rollcall process: its HTTP port (when serving) and a graceful stop. */
+export type Service = { deps: AppDeps; port: number | undefined; url: string | undefined; stop(): Promise<void> };
+
+export type StartOptions = {
+  config: Config;
+  logger?: Logger;
+  clock?: Clock;
+  metrics?: Metrics;
+  database?: Database;
+  serve?: boolean;
+  workers?: WorkerFactory[];
+  print?: (line: string) => void;
+};
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs).unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/** Boots Rollcall: config → database → migrations → app → listen, plus the enabled workers. */
+export async function startService(options: StartOptions): Promise<Service> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const db = options.database ?? (await openDatabase(config, logger));
+  await migrateUp(db.sequelize, logger);
+  const admin = await resolveAdminKey(config);
+  if (admin.generated) {
+    print(`Generated an admin key (stored in ${admin.file}); it is shown only this once:\n  ROLLCALL_ADMIN_KEY=${admin.key}`);
+  }
+  const deps: AppDeps = {
+    config,
+    db,
+    models: defineModels(db.sequelize),
+    logger,
+    metrics: options.metrics ?? createMetrics(),
+    clock: options.clock ?? systemClock,
+    rateLimiter: new TokenBucketLimiter(),
+    requestLog: new BatchedScimRequestLog(db.sequelize, logger),
+    adminKey: admin.key,
+  };
+  const workers = (options.workers ?? []).map((factory) => factory(deps));
+  for (const worker of workers) await worker.start();
+
+  let server: Server | undefined;
+  if (options.serve !== false) {
+    const app = buildApp(deps);
+    server = createServer(app.callback());
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server!.once("error", reject);
+      server!.listen(config.port, config.host, () => resolve());
+    });
+  }
+  const port = server ? (server.address() as AddressInfo).port : undefined;
+  if (port !== undefined) logger.info({ port, embedded: db.embedded }, "rollcall listening");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    deps,
+    port,
+    url: port === undefined ? undefined : `http://127.0.0.1:${port}`,
+    stop() {
+      stopping ??= (async () => {
+        if (server) await closeServer(server, config.shutdownGraceMs);
+        await Promise.all(workers.map((w) => w.stop()));
+        await deps.requestLog.close();
+        if (!options.database) await db.close();
+        logger.info("rollcall stopped");
+      })();
+      return stopping;
+    },
+  };
+}

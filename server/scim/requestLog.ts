@@ -1,0 +1,80 @@
+import type { Sequelize } from "sequelize";
+import { newId } from "../ids.ts";
+import type { Logger } from "../logger.ts";
+
+/** One SCIM call as recorded for an org admin debugging their IdP; holds no secrets or bodies. */
+export type ScimRequestEntry = {
+  organizationId: string;
+  tokenId: string | null;
+  requestId: string;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  outcome: "success" | "client_error" | "server_error" | "rate_limited";
+  error: string | null;
+  at: Date;
+};
+
+export interface ScimRequestLog {
+  record(entry: ScimRequestEntry): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const COLUMNS = 11;
+
+/**
+ * Buffers entries and writes them in batches, off the request path: a log row must never cost an
+ * IdP request a database round trip. Entries are best-effort (a crash loses at most one batch).
+ */
+export class BatchedScimRequestLog implements ScimRequestLog {
+  private buffer: ScimRequestEntry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly logger: Logger,
+    private readonly options = { flushMs: 200, maxBatch: 500 },
+  ) {}
+
+  record(entry: ScimRequestEntry): void {
+    this.buffer.push(entry);
+    if (this.buffer.length >= this.options.maxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs).unref();
+  }
+
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    if (batch.length > 0) {
+      this.inFlight = this.inFlight.then(() => this.write(batch));
+    }
+    await this.inFlight;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
+  private async write(batch: ScimRequestEntry[]): Promise<void> {
+    const values: unknown[] = [];
+    const rows = batch.map((e, i) => {
+      values.push(newId("req"), e.organizationId, e.tokenId, e.requestId, e.method, e.path.slice(0, 2000), e.status, e.durationMs, e.outcome, e.error?.slice(0, 1000) ?? null, e.at);
+      const base = i * COLUMNS;
+      return `(${Array.from({ length: COLUMNS }, (_, k) => `$${base + k + 1}`).join(",")})`;
+    });
+    try {
+      await this.sequelize.query(
+        `INSERT INTO scim_request_log (id, organization_id, token_id, request_id, method, path, status, duration_ms, outcome, error, created_at)
+         VALUES ${rows.join(",")}`,
+        { bind: values },
+      );
+    } catch (error) {
+      this.logger.warn({ err: error, dropped: batch.length }, "could not write SCIM request log");
+    }
+  }
+}
