@@ -11,8 +11,8 @@ export async function request(
 ): Promise<JsonResponse> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
-  let payload: string | Buffer | undefined;
-  if (options.rawBody !== undefined) payload = options.rawBody;
+  let payload: string | Blob | undefined;
+  if (options.rawBody !== undefined) payload = typeof options.rawBody === "string" ? options.rawBody : new Blob([new Uint8Array(options.rawBody)]);
   else if (options.body !== undefined) payload = JSON.stringify(options.body);
   if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
     headers["Content-Type"] = "application/scim+json";
