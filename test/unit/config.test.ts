@@ -1,0 +1,57 @@
+import { expect } from "chai";
+import { ConfigError, loadConfig } from "../../server/config.ts";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("config", () => {
+  it("applies defaults for an empty environment", () => {
+    const config = loadConfig({});
+    expect(config.port).to.equal(8080);
+    expect(config.publicUrl).to.equal("http://localhost:8080");
+    expect(config.scim.rateLimit).to.equal(100);
+    expect(config.databaseUrl).to.equal(undefined);
+  });
+
+  it("names the variable and the problem for a bad PORT", () => {
+    expect(problemsOf({ PORT: "eighty" })[0]).to.match(/^PORT: /);
+    expect(problemsOf({ PORT: "70000" })[0]).to.match(/^PORT: /);
+  });
+
+  it("rejects a DATABASE_URL that is not postgres", () => {
+    expect(problemsOf({ DATABASE_URL: "mysql://x" })[0]).to.match(/^DATABASE_URL: must be a postgres/);
+  });
+
+  it("rejects an unknown LOG_LEVEL and a non-URL ROLLCALL_PUBLIC_URL together", () => {
+    const problems = problemsOf({ LOG_LEVEL: "loud", ROLLCALL_PUBLIC_URL: "not a url" });
+    expect(problems.some((p) => p.startsWith("LOG_LEVEL:"))).to.equal(true);
+    expect(problems.some((p) => p.startsWith("ROLLCALL_PUBLIC_URL:"))).to.equal(true);
+  });
+
+  it("refuses production without an admin key", () => {
+    expect(problemsOf({ NODE_ENV: "production", DATABASE_URL: "postgres://x/y" })[0]).to.match(/^ROLLCALL_ADMIN_KEY: is required/);
+  });
+
+  it("refuses a short admin key", () => {
+    expect(problemsOf({ ROLLCALL_ADMIN_KEY: "short" })[0]).to.match(/^ROLLCALL_ADMIN_KEY: /);
+  });
+
+  it("strips a trailing slash from the public URL and reads boolean switches", () => {
+    const config = loadConfig({ ROLLCALL_PUBLIC_URL: "https://rc.example.com/", ROLLCALL_ENABLE_RECONCILER: "false" });
+    expect(config.publicUrl).to.equal("https://rc.example.com");
+    expect(config.enable.reconciler).to.equal(false);
+    expect(problemsOf({ ROLLCALL_ENABLE_SERVER: "maybe" })[0]).to.match(/^ROLLCALL_ENABLE_SERVER: /);
+  });
+
+  it("allows private webhook URLs outside production only", () => {
+    expect(loadConfig({}).webhooks.allowPrivateUrls).to.equal(true);
+    expect(loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://x/y", ROLLCALL_ADMIN_KEY: "k".repeat(20) }).webhooks.allowPrivateUrls).to.equal(false);
+  });
+});
