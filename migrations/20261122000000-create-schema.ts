@@ -47,8 +47,9 @@ export async function up({ context: sql }: MigrationParams): Promise<void> {
       id                        text PRIMARY KEY,
       organization_id           text NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
       enterprise_connection_id  text NOT NULL,
-      external_id               text,
+      external_id               text,   -- the SCIM externalId: the IdP's idempotency key
       user_name                 text NOT NULL CHECK (length(user_name) BETWEEN 1 AND 512),
+      app_external_id           text,   -- the app's external_id field, as the mapping produced it
       email_address             text,
       first_name                text,
       last_name                 text,

@@ -18,6 +18,9 @@ export type ScimType =
 
 export type ErrorMeta = Record<string, unknown>;
 
+/** One entry of the admin API's `errors` array, for errors that report several problems at once. */
+export type ErrorEntry = { code: string; message: string; meta?: ErrorMeta };
+
 /** Base class: an HTTP status, a stable machine code, a message that says what to fix. */
 export class AppError extends Error {
   readonly status: number;
@@ -25,12 +28,13 @@ export class AppError extends Error {
   readonly scimType: ScimType | undefined;
   readonly meta: ErrorMeta | undefined;
   readonly headers: Record<string, string>;
+  readonly entries: ErrorEntry[] | undefined;
 
   constructor(
     status: number,
     code: string,
     message: string,
-    options: { scimType?: ScimType; meta?: ErrorMeta; headers?: Record<string, string>; cause?: unknown } = {},
+    options: { scimType?: ScimType; meta?: ErrorMeta; headers?: Record<string, string>; cause?: unknown; entries?: ErrorEntry[] } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
@@ -39,6 +43,7 @@ export class AppError extends Error {
     this.scimType = options.scimType;
     this.meta = options.meta;
     this.headers = options.headers ?? {};
+    this.entries = options.entries;
   }
 }
 
@@ -46,6 +51,13 @@ export class AppError extends Error {
 export class ValidationError extends AppError {
   constructor(message: string, meta?: ErrorMeta, scimType: ScimType = "invalidValue") {
     super(400, "validation_failed", message, { scimType, meta });
+  }
+}
+
+/** 400 listing every problem of an input at once (e.g. each bad entry of a mapping document). */
+export class MultiValidationError extends AppError {
+  constructor(message: string, entries: ErrorEntry[]) {
+    super(400, "validation_failed", message, { scimType: "invalidValue", entries });
   }
 }
 

@@ -1,5 +1,5 @@
 import Router from "@koa/router";
-import type { AppState } from "../context.ts";
+import { resolveOrgParam, type OrgState } from "./orgParam.ts";
 import type { AppDeps } from "../deps.ts";
 import { createOrganization, findOrganization, updateOrganization } from "../commands/organizations.ts";
 import { createConnection } from "../commands/enterpriseConnections.ts";
@@ -14,17 +14,12 @@ import {
 import { presentConnection, presentList, presentOrganization, presentScimToken } from "./presenters.ts";
 import { Op } from "sequelize";
 
-type AdminState = AppState & { organizationId: string };
 
 /** Organizations, enterprise connections, the SCIM endpoint and SCIM tokens. */
-export function buildAdminRouter(deps: AppDeps): Router<AdminState> {
+export function buildAdminRouter(deps: AppDeps): Router<OrgState> {
   const { models, config, clock, db } = deps;
-  const router = new Router<AdminState>({ prefix: "/v1" });
-
-  router.param("org", async (idOrSlug, ctx, next) => {
-    ctx.state.organizationId = (await findOrganization(models, idOrSlug)).id;
-    return next();
-  });
+  const router = new Router<OrgState>({ prefix: "/v1" });
+  resolveOrgParam(router, models);
 
   router.post("/organizations", async (ctx) => {
     const body = createOrganizationBody.parse(ctx.state.body ?? {});

@@ -84,6 +84,7 @@ export function scimErrorBody(error: AppError): Record<string, unknown> {
 
 /** Renders an AppError as the admin API body. */
 export function adminErrorBody(error: AppError): Record<string, unknown> {
+  if (error.entries && error.entries.length > 0) return { errors: error.entries };
   const entry: Record<string, unknown> = { code: error.code, message: error.message };
   if (error.meta) entry.meta = error.meta;
   return { errors: [entry] };

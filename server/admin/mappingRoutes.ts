@@ -1,0 +1,56 @@
+import Router from "@koa/router";
+import { z } from "zod";
+import type { AppDeps } from "../deps.ts";
+import { compileOrExplain, currentMapping, mappingVersions, presentMapping, storeMapping } from "../commands/attributeMappings.ts";
+import { loadCurrentMapping, mapUser } from "../commands/userMapping.ts";
+import { canonicalizeResource } from "../scim/schemas/index.ts";
+import { resolveOrgParam, type OrgState } from "./orgParam.ts";
+
+const putBody = z.strictObject({ mapping: z.record(z.string(), z.unknown()) });
+const previewBody = z.strictObject({
+  scim_user: z.record(z.string(), z.unknown()),
+  mapping: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Team names for a previewed user: its `groups` display names (or values), as the IdP would send them. */
+function previewTeamNames(scimUser: Record<string, unknown>): string[] {
+  const groups = Object.entries(scimUser).find(([k]) => k.toLowerCase() === "groups")?.[1];
+  if (!Array.isArray(groups)) return [];
+  return groups
+    .map((g) => (typeof g === "string" ? g : typeof g === "object" && g !== null ? ((g as Record<string, unknown>).display ?? (g as Record<string, unknown>).value) : undefined))
+    .filter((n): n is string => typeof n === "string" && n !== "");
+}
+
+/** Attribute-mapping admin API: upload a version, read current and history, preview a user. */
+export function buildMappingRouter(deps: AppDeps): Router<OrgState> {
+  const router = new Router<OrgState>({ prefix: "/v1/organizations/:org/scim/attribute-mappings" });
+  resolveOrgParam(router, deps.models);
+  const { sequelize } = deps.db;
+
+  router.put("/", async (ctx) => {
+    const body = putBody.parse(ctx.state.body ?? {});
+    const row = await storeMapping(sequelize, { organizationId: ctx.state.organizationId, document: body.mapping, actor: { type: "admin", id: null } }, deps.clock.now());
+    ctx.body = presentMapping(ctx.state.organizationId, row);
+  });
+
+  router.get("/", async (ctx) => {
+    ctx.body = presentMapping(ctx.state.organizationId, await currentMapping(sequelize, ctx.state.organizationId));
+  });
+
+  router.get("/versions", async (ctx) => {
+    const rows = await mappingVersions(sequelize, ctx.state.organizationId);
+    ctx.body = { object: "list", data: rows.map((r) => presentMapping(ctx.state.organizationId, r)), has_more: false, next_cursor: null };
+  });
+
+  router.post("/preview", async (ctx) => {
+    const body = previewBody.parse(ctx.state.body ?? {});
+    const mapping = body.mapping
+      ? { version: null, compiled: compileOrExplain(body.mapping) }
+      : await loadCurrentMapping(sequelize, ctx.state.organizationId);
+    const user = canonicalizeResource("User", body.scim_user as never) as Record<string, unknown>;
+    const { fields, errors } = mapUser(mapping, user, previewTeamNames(body.scim_user));
+    ctx.body = { object: "mapping_preview", mapping_version: mapping.version, proposed: body.mapping !== undefined, user: fields, errors };
+  });
+
+  return router;
+}

@@ -1,0 +1,36 @@
+import type { Sequelize, Transaction } from "sequelize";
+import {
+  compileMappingCached,
+  defaultCompiledMapping,
+  evaluateMapping,
+  type CompiledMapping,
+  type MappingResult,
+} from "../../mapping/index.ts";
+import { select } from "../models/sql.ts";
+
+/** The mapping an organization's users are evaluated with, and its version (null = built-in defaults). */
+export type CurrentMapping = { version: number | null; compiled: CompiledMapping };
+
+/** Loads the organization's current mapping version; compiled templates are cached per version. */
+export async function loadCurrentMapping(sequelize: Sequelize, organizationId: string, transaction?: Transaction): Promise<CurrentMapping> {
+  const rows = await select<{ version: number; mapping: unknown }>(
+    sequelize,
+    `SELECT version, mapping FROM attribute_mappings WHERE organization_id = $1 ORDER BY version DESC LIMIT 1`,
+    [organizationId],
+    transaction,
+  );
+  const latest = rows[0];
+  if (!latest) return { version: null, compiled: defaultCompiledMapping };
+  return { version: latest.version, compiled: compileMappingCached(`${organizationId}:${latest.version}`, latest.mapping) };
+}
+
+/**
+ * Evaluates a user's mapping. In the mapping context `groups` is the user's teams as
+ * `{value: name, display: name}`, sorted by name so `groups[0]` is stable.
+ */
+export function mapUser(mapping: CurrentMapping, scimResource: Record<string, unknown>, teamNames: string[]): MappingResult {
+  const groups = [...teamNames]
+    .sort((a, b) => a.localeCompare(b, "en", { sensitivity: "base" }) || (a < b ? -1 : a > b ? 1 : 0))
+    .map((name) => ({ value: name, display: name }));
+  return evaluateMapping(mapping.compiled, { ...scimResource, groups });
+}

@@ -1,0 +1,52 @@
+import type { Sequelize } from "sequelize";
+import { compileFilterToSql, parseFilter, sortSqlFor } from "../scim/filter/index.ts";
+import type { ListQuery } from "../scim/listQuery.ts";
+import type { TeamRow, UserRow } from "./rows.ts";
+import { select } from "./sql.ts";
+
+type Searchable = { table: "users" | "teams"; alias: "u" | "t"; resourceType: "User" | "Group" };
+
+const USERS: Searchable = { table: "users", alias: "u", resourceType: "User" };
+const TEAMS: Searchable = { table: "teams", alias: "t", resourceType: "Group" };
+
+/**
+ * Runs a SCIM list query in SQL: the filter is compiled to a parameterised WHERE clause (never
+ * evaluated in memory), the page is taken with a stable order, and the total is counted.
+ */
+async function search<Row extends object>(
+  sequelize: Sequelize,
+  target: Searchable,
+  organizationId: string,
+  query: ListQuery,
+): Promise<{ rows: Row[]; total: number }> {
+  const { alias, table } = target;
+  const params: unknown[] = [organizationId];
+  let where = `${alias}.organization_id = $1 AND ${alias}.deleted_at IS NULL`;
+  if (query.filter !== undefined) {
+    const compiled = compileFilterToSql(parseFilter(query.filter), target.resourceType, { bindOffset: params.length });
+    where += ` AND (${compiled.sql})`;
+    params.push(...compiled.params);
+  }
+  const [{ total }] = (await select<{ total: number }>(sequelize, `SELECT count(*)::int AS total FROM ${table} ${alias} WHERE ${where}`, params)) as [{ total: number }];
+  if (query.count === 0 || total < query.startIndex) return { rows: [], total };
+  const direction = query.descending ? "DESC" : "ASC";
+  const order = query.sortBy
+    ? `${sortSqlFor(query.sortBy, target.resourceType)} ${direction} NULLS LAST, ${alias}.created_at, ${alias}.id`
+    : `${alias}.created_at ${direction}, ${alias}.id ${direction}`;
+  const rows = await select<Row>(
+    sequelize,
+    `SELECT ${alias}.* FROM ${table} ${alias} WHERE ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+    [...params, query.count, query.startIndex - 1],
+  );
+  return { rows, total };
+}
+
+/** GET /Users with filter, sort and paging. */
+export function searchUsers(sequelize: Sequelize, organizationId: string, query: ListQuery) {
+  return search<UserRow>(sequelize, USERS, organizationId, query);
+}
+
+/** GET /Groups with filter, sort and paging. */
+export function searchTeams(sequelize: Sequelize, organizationId: string, query: ListQuery) {
+  return search<TeamRow>(sequelize, TEAMS, organizationId, query);
+}

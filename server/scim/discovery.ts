@@ -1,0 +1,69 @@
+import { schemaDocuments } from "./schemas/index.ts";
+import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA } from "./userInput.ts";
+import { GROUP_SCHEMA } from "./presenters/scimGroup.ts";
+
+const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/** RFC 7643 §5: what this server really supports (no bulk, no password change). */
+export function serviceProviderConfig(scimBase: string, maxResults: number) {
+  return {
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+    documentationUri: "https://github.com/rollcall/rollcall#scim",
+    patch: { supported: true },
+    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    filter: { supported: true, maxResults },
+    changePassword: { supported: false },
+    sort: { supported: true },
+    etag: { supported: true },
+    authenticationSchemes: [
+      {
+        type: "oauthbearertoken",
+        name: "OAuth Bearer Token",
+        description: "Authentication with the organization's SCIM bearer token (Authorization: Bearer scim_…).",
+        primary: true,
+      },
+    ],
+    meta: { resourceType: "ServiceProviderConfig", location: `${scimBase}/ServiceProviderConfig` },
+  };
+}
+
+/** RFC 7643 §6 resource types: User (with the enterprise extension) and Group. */
+export function resourceTypes(scimBase: string) {
+  return [
+    {
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+      id: "User",
+      name: "User",
+      endpoint: "/Users",
+      description: "User Account",
+      schema: USER_SCHEMA,
+      schemaExtensions: [{ schema: ENTERPRISE_USER_SCHEMA, required: false }],
+      meta: { resourceType: "ResourceType", location: `${scimBase}/ResourceTypes/User` },
+    },
+    {
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+      id: "Group",
+      name: "Group",
+      endpoint: "/Groups",
+      description: "Group (a team in the application)",
+      schema: GROUP_SCHEMA,
+      meta: { resourceType: "ResourceType", location: `${scimBase}/ResourceTypes/Group` },
+    },
+  ];
+}
+
+/** The /Schemas documents. */
+export function schemas(scimBase: string) {
+  return schemaDocuments(scimBase);
+}
+
+/** Wraps resources in a ListResponse (RFC 7644 §3.4.2). */
+export function listResponse(resources: unknown[], totalResults: number, startIndex: number, includeResources = true) {
+  return {
+    schemas: [LIST_RESPONSE],
+    totalResults,
+    startIndex,
+    itemsPerPage: resources.length,
+    ...(includeResources ? { Resources: resources } : {}),
+  };
+}

@@ -1,0 +1,50 @@
+import { InvalidSyntaxError, ValidationError } from "../errors.ts";
+
+/** A validated SCIM group write. `members` is undefined when the body did not mention them. */
+export type GroupInput = { displayName: string; externalId: string | null; members: string[] | undefined; resource: Record<string, unknown> };
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Finds a key case-insensitively (IdPs vary the case of attribute names). */
+function field(body: Record<string, unknown>, name: string): unknown {
+  const lower = name.toLowerCase();
+  for (const [key, value] of Object.entries(body)) if (key.toLowerCase() === lower) return value;
+  return undefined;
+}
+
+/** Reads member values from a SCIM members array ({value} objects; `$ref`, display, type ignored). */
+export function readMemberValues(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  if (!Array.isArray(value)) throw new ValidationError("members must be an array of {value} objects.", { field: "members" });
+  const values: string[] = [];
+  for (const member of value) {
+    const raw = isObject(member) ? field(member, "value") : member;
+    if (typeof raw !== "string" || raw.trim() === "") throw new ValidationError("each member needs a non-empty string value.", { field: "members" });
+    values.push(raw.trim());
+  }
+  return [...new Set(values)];
+}
+
+/**
+ * Validates a SCIM group body (POST or PUT). Any `schemas` value is accepted: Entra sends a
+ * non-standard one; the group attributes are what matter.
+ */
+export function parseGroupInput(body: unknown): GroupInput {
+  if (!isObject(body)) throw new InvalidSyntaxError("The request body must be a SCIM Group JSON object.");
+  const displayName = field(body, "displayName");
+  if (typeof displayName !== "string" || displayName.trim() === "") {
+    throw new ValidationError("displayName is required and must be a non-empty string.", { field: "displayName" });
+  }
+  if (displayName.length > 512) throw new ValidationError("displayName must be at most 512 characters.", { field: "displayName" });
+  const externalId = field(body, "externalId");
+  if (externalId !== undefined && externalId !== null && typeof externalId !== "string") {
+    throw new ValidationError("externalId must be a string.", { field: "externalId" });
+  }
+  const membersField = field(body, "members");
+  return {
+    displayName: displayName.trim(),
+    externalId: typeof externalId === "string" && externalId.trim() !== "" ? externalId : null,
+    members: membersField === undefined ? undefined : readMemberValues(membersField),
+    resource: { displayName: displayName.trim(), ...(typeof externalId === "string" && externalId !== "" ? { externalId } : {}) },
+  };
+}

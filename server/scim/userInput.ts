@@ -1,0 +1,64 @@
+import { canonicalizeResource } from "./schemas/index.ts";
+import { InvalidSyntaxError, ValidationError } from "../errors.ts";
+
+export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
+export const ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+export type JsonObject = Record<string, unknown>;
+
+/** A team reference from a user's own `groups` attribute (OneLogin sends role names there). */
+export type GroupRef = { value: string | null; display: string | null };
+
+/** A validated SCIM user write: the resource to store and the fields Rollcall indexes. */
+export type UserInput = {
+  resource: JsonObject;
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  groups: GroupRef[] | undefined;
+};
+
+const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
+
+function readGroups(value: unknown): GroupRef[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw new ValidationError("groups must be an array.", { field: "groups" });
+  return value.map((entry): GroupRef => {
+    if (typeof entry === "string") return { value: entry, display: null };
+    if (!isObject(entry)) throw new ValidationError("groups entries must be objects with a value.", { field: "groups" });
+    const str = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
+    return { value: str(entry.value), display: str(entry.display) };
+  });
+}
+
+/**
+ * Validates a SCIM user body (POST or PUT, or the result of a PATCH) and splits it into the
+ * resource to store (canonical names, no id/meta/password) and the indexed fields.
+ */
+export function parseUserInput(body: unknown): UserInput {
+  if (!isObject(body)) throw new InvalidSyntaxError("The request body must be a SCIM User JSON object.");
+  const resource = canonicalizeResource("User", body);
+  const userName = resource.userName;
+  if (typeof userName !== "string" || userName.trim() === "") {
+    throw new ValidationError("userName is required and must be a non-empty string.", { field: "userName" });
+  }
+  if (userName.length > 512) throw new ValidationError("userName must be at most 512 characters.", { field: "userName" });
+  const rawExternalId = resource.externalId;
+  if (rawExternalId !== undefined && rawExternalId !== null && typeof rawExternalId !== "string") {
+    throw new ValidationError("externalId must be a string.", { field: "externalId" });
+  }
+  const externalId = typeof rawExternalId === "string" && rawExternalId.trim() !== "" ? rawExternalId : null;
+  const active = resource.active ?? true;
+  if (typeof active !== "boolean") throw new ValidationError("active must be a boolean.", { field: "active" });
+  const groups = readGroups(resource.groups);
+
+  const stored: JsonObject = { ...resource, userName: userName.trim(), active };
+  delete stored.id;
+  delete stored.meta;
+  delete stored.password;
+  if (externalId === null) delete stored.externalId;
+  const schemas = new Set<string>([USER_SCHEMA]);
+  if (isObject(stored[ENTERPRISE_USER_SCHEMA])) schemas.add(ENTERPRISE_USER_SCHEMA);
+  stored.schemas = [...schemas];
+  return { resource: stored, userName: userName.trim(), externalId, active, groups };
+}

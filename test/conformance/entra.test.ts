@@ -1,0 +1,4 @@
+import { describeFixture } from "./replay.ts";
+
+describeFixture("entra-users.json");
+describeFixture("entra-groups.json");

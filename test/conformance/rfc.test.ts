@@ -1,0 +1,3 @@
+import { describeFixture } from "./replay.ts";
+
+describeFixture("rfc-errors-and-paging.json");
