@@ -1,0 +1,55 @@
+import { ms } from "./presenters.ts";
+import type { WebhookEndpointRow } from "../webhooks/endpoints.ts";
+import type { AttemptView, DeliveryView } from "../webhooks/deliveries.ts";
+
+/**
+ * A webhook endpoint as the admin API shows it. The signing secret is included where an admin
+ * needs it (create and a single GET, so a lost secret can be recovered without rotating) and left
+ * out of lists and the delete response.
+ */
+export function presentWebhookEndpoint(row: WebhookEndpointRow, options: { withSecret: boolean }) {
+  return {
+    id: row.id,
+    object: "webhook_endpoint" as const,
+    organization_id: row.organization_id,
+    url: row.url,
+    events: row.events,
+    enabled: row.enabled,
+    ...(options.withSecret ? { secret: row.secret } : {}),
+    created_at: ms(row.created_at),
+    updated_at: ms(row.updated_at),
+    deleted_at: ms(row.deleted_at),
+  };
+}
+
+/** One attempt in a delivery's log. */
+export function presentWebhookAttempt(attempt: AttemptView) {
+  return {
+    id: attempt.id,
+    object: "webhook_attempt" as const,
+    attempted_at: ms(attempt.attempted_at),
+    status_code: attempt.status_code,
+    latency_ms: attempt.latency_ms,
+    response_excerpt: attempt.response_excerpt,
+    error: attempt.error,
+  };
+}
+
+/** A delivery of one event to one endpoint, with its attempts oldest first. */
+export function presentWebhookDelivery(delivery: DeliveryView) {
+  return {
+    id: delivery.id,
+    object: "webhook_delivery" as const,
+    endpoint_id: delivery.endpoint_id,
+    event_id: delivery.event_id,
+    event_type: delivery.event_type,
+    subject_id: delivery.subject_id,
+    status: delivery.status,
+    attempt_count: delivery.attempt_count,
+    next_attempt_at: delivery.status === "pending" ? ms(delivery.next_attempt_at) : null,
+    last_attempt_at: ms(delivery.last_attempt_at),
+    completed_at: ms(delivery.completed_at),
+    created_at: ms(delivery.created_at),
+    attempts: delivery.attempts.map(presentWebhookAttempt),
+  };
+}

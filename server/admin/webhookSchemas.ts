@@ -1,0 +1,25 @@
+import { z } from "zod";
+import { listQuery } from "./schemas.ts";
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../webhooks/outbox.ts";
+
+const eventType = z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEventType[]], {
+  message: `must be one of ${WEBHOOK_EVENT_TYPES.join(", ")}`,
+});
+
+const webhookUrl = z
+  .string()
+  .trim()
+  .max(2048, "must be at most 2048 characters")
+  .refine((value) => URL.canParse(value), "must be an absolute URL")
+  .refine((value) => !URL.canParse(value) || ["http:", "https:"].includes(new URL(value).protocol), "must use http or https")
+  .refine((value) => !URL.canParse(value) || new URL(value).hostname !== "", "must name a host");
+
+export const createWebhookEndpointBody = z.strictObject({
+  url: webhookUrl,
+  events: z.array(eventType).max(WEBHOOK_EVENT_TYPES.length * 2, "lists too many event types").default([]),
+});
+
+export const webhookDeliveriesQuery = listQuery.extend({
+  status: z.enum(["pending", "succeeded", "failed"]).optional(),
+  endpoint_id: z.string().min(1).max(64).optional(),
+});

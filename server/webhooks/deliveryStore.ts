@@ -1,0 +1,133 @@
+import { QueryTypes, type Sequelize } from "sequelize";
+import type { AttemptResult } from "./sender.ts";
+
+/** A delivery the dispatcher has leased, with everything needed to send it. */
+export type ClaimedDelivery = {
+  id: string;
+  attempt_count: number;
+  event_id: string;
+  event_type: string;
+  body: string;
+  url: string;
+  secret: string;
+  /** next_attempt_at as set by the claim; the record step only reschedules if it is unchanged. */
+  lease: Date;
+};
+
+/** Outcome label of one attempt, as in rollcall_webhook_deliveries_total{outcome}. */
+export type AttemptOutcome = "success" | "retry" | "failed";
+
+/** One finished attempt, ready to be written to the delivery log. */
+export type AttemptRecord = {
+  deliveryId: string;
+  attemptId: string;
+  attemptedAt: Date;
+  result: AttemptResult;
+  outcome: AttemptOutcome;
+  nextAttemptAt: Date | null;
+  lease: Date;
+};
+
+/*
+ * Claim = lock + lease in one autocommitted statement, so no transaction stays open during the HTTP
+ * call and a crashed dispatcher's claims simply become due again when their lease runs out.
+ * - FOR UPDATE SKIP LOCKED lets several dispatchers claim disjoint batches concurrently; a row
+ *   another dispatcher leased in the meantime is re-checked against next_attempt_at and skipped.
+ * - Only the head of each (endpoint, subject) queue is claimable: while an earlier delivery of the
+ *   same subject to the same endpoint is pending (queued, leased or waiting for a retry), later
+ *   ones wait. Deliveries without a subject are not ordered.
+ * - Time is the injected clock's ($1), never the database's now(), so tests drive retries.
+ */
+const CLAIM = `
+  WITH due AS (
+    SELECT d.id
+      FROM webhook_deliveries d
+      JOIN webhook_endpoints endpoint ON endpoint.id = d.endpoint_id AND endpoint.deleted_at IS NULL
+     WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+       AND NOT EXISTS (
+         SELECT 1 FROM webhook_deliveries earlier
+          WHERE earlier.status = 'pending'
+            AND earlier.endpoint_id = d.endpoint_id
+            AND earlier.subject_id = d.subject_id
+            AND earlier.event_seq < d.event_seq)
+     ORDER BY d.next_attempt_at, d.event_seq
+     LIMIT $3
+     FOR UPDATE OF d SKIP LOCKED
+  )
+  UPDATE webhook_deliveries w
+     SET attempt_count = w.attempt_count + 1, last_attempt_at = $1, next_attempt_at = $2
+    FROM due, events ev, webhook_endpoints e
+   WHERE w.id = due.id AND ev.id = w.event_id AND e.id = w.endpoint_id
+  RETURNING w.id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload::text AS body, e.url, e.secret,
+            w.next_attempt_at AS lease`;
+
+/** Leases up to `limit` due deliveries until `leaseUntil`; returns them with their payload and endpoint. */
+export async function claimDue(sequelize: Sequelize, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> {
+  const [rows] = await sequelize.query(CLAIM, { bind: [now, leaseUntil, limit] });
+  return rows as ClaimedDelivery[];
+}
+
+/*
+ * One statement per batch: the attempts go into the log and the deliveries move on. A success is
+ * always recorded (the consumer has the event). A failure only reschedules a delivery this
+ * dispatcher still holds (next_attempt_at still equals its lease): if the lease ran out and someone
+ * else claimed it, or an admin retried it, their schedule wins. Nothing leaves a terminal status.
+ */
+const RECORD = `
+  WITH r AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[],
+                         $8::text[], $9::timestamptz[], $10::timestamptz[])
+      AS r(delivery_id, attempt_id, attempted_at, status_code, latency_ms, excerpt, error, outcome, next_attempt_at, lease)
+  ), logged AS (
+    INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, response_excerpt, error)
+    SELECT attempt_id, delivery_id, attempted_at, status_code, latency_ms, excerpt, error FROM r
+  )
+  UPDATE webhook_deliveries d
+     SET status = CASE r.outcome WHEN 'success' THEN 'succeeded' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
+         next_attempt_at = COALESCE(r.next_attempt_at, d.next_attempt_at),
+         completed_at = CASE WHEN r.outcome = 'retry' THEN NULL ELSE r.attempted_at END
+    FROM r
+   WHERE d.id = r.delivery_id AND d.status = 'pending'
+     AND (r.outcome = 'success' OR d.next_attempt_at = r.lease)`;
+
+/** Writes a batch of finished attempts and moves their deliveries on (succeeded, retry later, failed). */
+export async function recordAttempts(sequelize: Sequelize, records: AttemptRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const column = <T>(pick: (r: AttemptRecord) => T) => records.map(pick);
+  await sequelize.query(RECORD, {
+    bind: [
+      column((r) => r.deliveryId),
+      column((r) => r.attemptId),
+      column((r) => r.attemptedAt),
+      column((r) => r.result.statusCode),
+      column((r) => r.result.latencyMs),
+      column((r) => r.result.responseExcerpt),
+      column((r) => r.result.error),
+      column((r) => r.outcome),
+      column((r) => r.nextAttemptAt),
+      column((r) => r.lease),
+    ],
+  });
+}
+
+/**
+ * Ends the pending deliveries of deleted endpoints. Deleting an endpoint already does this, but an
+ * event recorded concurrently with the delete can still fan out to it (its snapshot predates the
+ * delete); such deliveries are never claimed, and this sweep gives them a final status.
+ */
+export async function failDeliveriesOfDeletedEndpoints(sequelize: Sequelize, now: Date): Promise<void> {
+  await sequelize.query(
+    `UPDATE webhook_deliveries d SET status = 'failed', completed_at = $1
+       FROM webhook_endpoints e
+      WHERE e.id = d.endpoint_id AND e.deleted_at IS NOT NULL AND d.status = 'pending'`,
+    { bind: [now] },
+  );
+}
+
+/** Deliveries still to be delivered (queued, leased or waiting for a retry), for the outbox gauge. */
+export async function countPending(sequelize: Sequelize): Promise<number> {
+  const rows = await sequelize.query<{ pending: number }>(`SELECT count(*) AS pending FROM webhook_deliveries WHERE status = 'pending'`, {
+    type: QueryTypes.SELECT,
+  });
+  return rows[0]?.pending ?? 0;
+}
