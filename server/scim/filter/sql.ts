@@ -1,0 +1,192 @@
+import { InvalidFilterError } from "../../errors.ts";
+import type { ResolvedAttribute } from "../schemas/resolve.ts";
+import type { ResourceType } from "../schemas/types.ts";
+import { bindAttribute, bindComparison, bindValuePath, type AttributeScope, type BoundValue } from "./bind.ts";
+import {
+  arrayElements,
+  attributeJson,
+  columnFor,
+  elementOperand,
+  isMembers,
+  jsonMember,
+  memberOperand,
+  scalarOperand,
+  type Operand,
+} from "./sqlOperands.ts";
+import type { ComparisonOperator, FilterNode } from "./types.ts";
+
+/** A boolean SQL expression and the values of its `$n` parameters, in order. */
+export interface CompiledSql {
+  readonly sql: string;
+  readonly params: unknown[];
+}
+
+class Params {
+  readonly values: unknown[] = [];
+  constructor(private readonly offset: number) {}
+
+  bind(value: unknown): string {
+    this.values.push(value);
+    return `$${this.offset + this.values.length}`;
+  }
+}
+
+interface SqlScope {
+  readonly resourceType: ResourceType;
+  /** Inside `attr[…]`: the enclosing attribute and how to reach its sub-attributes in the current element. */
+  readonly element: { readonly parent: ResolvedAttribute; readonly operand: (resolved: ResolvedAttribute) => Operand } | undefined;
+}
+
+const MEMBERSHIP_EXISTS = "EXISTS (SELECT 1 FROM team_memberships m WHERE m.team_id = t.id";
+
+function attributeScope(scope: SqlScope): AttributeScope {
+  return { resourceType: scope.resourceType, parent: scope.element?.parent };
+}
+
+function presentJson(json: string): string {
+  return `(${json} IS NOT NULL AND ${json} NOT IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb, '{}'::jsonb))`;
+}
+
+function presentOperand(operand: Operand): string {
+  if (operand.json) return presentJson(operand.json);
+  if (operand.columnType === "text") return `(${operand.text} IS NOT NULL AND ${operand.text} <> '')`;
+  return `(${operand.text} IS NOT NULL)`;
+}
+
+function elementsExist(json: string, condition: string): string {
+  return `EXISTS (SELECT 1 FROM ${arrayElements(json)} AS e(v) WHERE ${condition})`;
+}
+
+const ORDER_OPERATORS: Partial<Record<ComparisonOperator, string>> = { gt: ">", ge: ">=", lt: "<", le: "<=" };
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (character) => `\\${character}`);
+}
+
+/** One value compared to a bound value; "ne" is null-safe (absent counts as different). */
+function scalarPredicate(operand: Operand, op: ComparisonOperator, value: BoundValue, params: Params): string {
+  const equality = op === "eq" ? "=" : op === "ne" ? "IS DISTINCT FROM" : undefined;
+  switch (value.kind) {
+    case "null":
+      return op === "eq" ? `(NOT ${presentOperand(operand)})` : presentOperand(operand);
+    case "boolean":
+      if (!equality) break;
+      if (operand.columnType === "boolean") return `${operand.text} ${equality} ${params.bind(value.value)}`;
+      // jsonb booleans read as 'true'/'false'; lower() also accepts "True" strings stored before canonicalization.
+      return `lower(${operand.text}) ${equality} ${params.bind(String(value.value))}`;
+    case "dateTime": {
+      const sqlOp = equality ?? ORDER_OPERATORS[op];
+      if (operand.columnType !== "timestamptz" || !sqlOp) break;
+      return `${operand.text} ${sqlOp} ${params.bind(value.value.text)}::timestamptz`;
+    }
+    case "number":
+      break;
+    case "string": {
+      const caseExact = operand.definition.caseExact;
+      const text = caseExact ? operand.text : `lower(${operand.text})`;
+      const wanted = caseExact ? value.value : value.value.toLowerCase();
+      if (equality) return `${text} ${equality} ${params.bind(wanted)}`;
+      const escaped = escapeLike(wanted);
+      if (op === "co") return `${text} LIKE ${params.bind(`%${escaped}%`)}`;
+      if (op === "sw") return `${text} LIKE ${params.bind(`${escaped}%`)}`;
+      if (op === "ew") return `${text} LIKE ${params.bind(`%${escaped}`)}`;
+      // COLLATE "C": RFC 7644 asks for a lexicographical order, independent of the database locale.
+      return `${text} COLLATE "C" ${ORDER_OPERATORS[op] ?? "="} ${params.bind(wanted)}`;
+    }
+  }
+  throw new InvalidFilterError(`Filtering with "${op}" on ${operand.definition.name} is not supported.`);
+}
+
+/** "pr" of an attribute at the top level of a resource, or of a sub-attribute inside a value filter. */
+function presentSql(resolved: ResolvedAttribute, scope: SqlScope): string {
+  if (scope.element) return presentOperand(scope.element.operand(resolved));
+  if (isMembers(scope.resourceType, resolved)) {
+    memberOperand(resolved);
+    return `${MEMBERSHIP_EXISTS})`;
+  }
+  if (!resolved.attribute.multiValued || columnFor(scope.resourceType, resolved)) {
+    return presentOperand(scalarOperand(scope.resourceType, resolved));
+  }
+  const json = attributeJson(scope.resourceType, resolved);
+  const element = elementOperand(resolved.attribute, resolved.subAttribute);
+  return elementsExist(json, presentOperand(element));
+}
+
+function withSubAttribute(resolved: ResolvedAttribute, sub: ResolvedAttribute["subAttribute"]): ResolvedAttribute {
+  if (!sub || resolved.subAttribute) return resolved;
+  return { ...resolved, subAttribute: sub, definition: sub, path: `${resolved.path}.${sub.name}` };
+}
+
+function comparisonSql(node: Extract<FilterNode, { compValue: unknown }>, scope: SqlScope, params: Params): string {
+  const bound = bindComparison(attributeScope(scope), node.attrPath, node.op, node.compValue);
+  const resolved = withSubAttribute(bound.attribute, bound.subAttribute);
+  if (scope.element) return scalarPredicate(scope.element.operand(resolved), node.op, bound.value, params);
+  if (bound.value.kind === "null") {
+    const present = presentSql(resolved, scope);
+    return node.op === "eq" ? `(NOT ${present})` : present;
+  }
+  // A multi-valued attribute matches when any value does; "ne" when no value equals.
+  const anyOp = node.op === "ne" ? "eq" : node.op;
+  const negate = (exists: string) => (node.op === "ne" ? `(NOT ${exists})` : exists);
+  if (isMembers(scope.resourceType, resolved)) {
+    const condition = scalarPredicate(memberOperand(resolved), anyOp, bound.value, params);
+    return negate(`${MEMBERSHIP_EXISTS} AND ${condition})`);
+  }
+  if (resolved.attribute.multiValued && !columnFor(scope.resourceType, resolved)) {
+    const condition = scalarPredicate(elementOperand(resolved.attribute, resolved.subAttribute), anyOp, bound.value, params);
+    return negate(elementsExist(attributeJson(scope.resourceType, resolved), condition));
+  }
+  return scalarPredicate(scalarOperand(scope.resourceType, resolved), node.op, bound.value, params);
+}
+
+function valuePathSql(node: Extract<FilterNode, { op: "[]" }>, scope: SqlScope, params: Params): string {
+  const parent = bindValuePath(attributeScope(scope), node.attrPath);
+  const { resourceType } = scope;
+  if (isMembers(resourceType, parent)) {
+    const inner = compile(node.valFilter, { resourceType, element: { parent, operand: memberOperand } }, params);
+    return `${MEMBERSHIP_EXISTS} AND ${inner})`;
+  }
+  if (parent.attribute.multiValued) {
+    const operand = (resolved: ResolvedAttribute) => elementOperand(resolved.attribute, resolved.subAttribute);
+    const inner = compile(node.valFilter, { resourceType, element: { parent, operand } }, params);
+    return elementsExist(attributeJson(resourceType, parent), inner);
+  }
+  // A single complex attribute (name[…], meta[…]): its sub-attributes are reached as at the top level.
+  const operand = (resolved: ResolvedAttribute) =>
+    columnFor(resourceType, resolved) || !resolved.subAttribute
+      ? scalarOperand(resourceType, resolved)
+      : jsonMember(attributeJson(resourceType, resolved), resolved.subAttribute);
+  return `(${compile(node.valFilter, { resourceType, element: { parent, operand } }, params)})`;
+}
+
+function compile(node: FilterNode, scope: SqlScope, params: Params): string {
+  switch (node.op) {
+    case "and":
+    case "or":
+      if (node.filters.length === 0) throw new InvalidFilterError(`"${node.op}" needs operands.`);
+      return `(${node.filters.map((child) => compile(child, scope, params)).join(node.op === "and" ? " AND " : " OR ")})`;
+    case "not":
+      // IS NOT TRUE, not NOT: a comparison with an absent value is NULL, and "not" of it must be true.
+      return `((${compile(node.filter, scope, params)}) IS NOT TRUE)`;
+    case "[]":
+      return valuePathSql(node, scope, params);
+    case "pr":
+      return presentSql(bindAttribute(attributeScope(scope), node.attrPath), scope);
+    default:
+      return comparisonSql(node, scope, params);
+  }
+}
+
+/**
+ * Compiles a parsed filter to a Postgres boolean expression over `users u` or `teams t`, with
+ * parameters numbered from `bindOffset + 1`. Values only ever travel as parameters.
+ */
+export function compileFilterToSql(
+  node: FilterNode,
+  resourceType: ResourceType,
+  options: { bindOffset: number },
+): CompiledSql {
+  const params = new Params(options.bindOffset);
+  const sql = compile(node, { resourceType, element: undefined }, params);
+  return { sql, params: params.values };
+}
