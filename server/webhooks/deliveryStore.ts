@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from "sequelize";
 import type { AttemptResult } from "./sender.ts";
+import { serializePayload, type EventPayload } from "./outbox.ts";
 
 /** A delivery the dispatcher has leased, with everything needed to send it. */
 export type ClaimedDelivery = {
@@ -58,13 +59,16 @@ const CLAIM = `
      SET attempt_count = w.attempt_count + 1, last_attempt_at = $1, next_attempt_at = $2
     FROM due, events ev, webhook_endpoints e
    WHERE w.id = due.id AND ev.id = w.event_id AND e.id = w.endpoint_id
-  RETURNING w.id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload::text AS body, e.url, e.secret,
+  RETURNING w.id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload, e.url, e.secret,
             w.next_attempt_at AS lease`;
 
 /** Leases up to `limit` due deliveries until `leaseUntil`; returns them with their payload and endpoint. */
 export async function claimDue(sequelize: Sequelize, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> {
   const [rows] = await sequelize.query(CLAIM, { bind: [now, leaseUntil, limit] });
-  return rows as ClaimedDelivery[];
+  return (rows as Array<Omit<ClaimedDelivery, "body"> & { payload: EventPayload }>).map(({ payload, ...row }) => ({
+    ...row,
+    body: serializePayload(payload),
+  }));
 }
 
 /*

@@ -48,6 +48,15 @@ export function buildPayload(event: OutboxEvent, now: Date): EventPayload {
   };
 }
 
+/**
+ * The exact bytes sent and signed: compact JSON in the SPEC's key order. Postgres returns jsonb with
+ * its own key order, so the body is rebuilt from the stored payload; the same payload always gives
+ * the same bytes, across retries and endpoints.
+ */
+export function serializePayload(payload: EventPayload): string {
+  return JSON.stringify({ type: payload.type, object: payload.object, timestamp: payload.timestamp, data: payload.data });
+}
+
 /*
  * One round trip: the event row and its deliveries (one per subscribed, live endpoint) are written by
  * a single statement in the caller's transaction, so a change can never commit without them and a

@@ -91,6 +91,7 @@ describe("webhook delivery: signing, retries, order, delivery log", () => {
     expect(request, "the event reached the receiver").to.exist;
     expect(request!.headers).to.include({ "webhook-id": msgId, "content-type": "application/json", "user-agent": "Rollcall-Webhooks/1" });
     expect(request!.headers["webhook-signature"]).to.match(/^v1,[A-Za-z0-9+/]+=*$/);
+    expect(request!.body.startsWith('{"type":"scimUser.provisioned","object":"event","timestamp":"')).to.equal(true);
     const payload = new Webhook(secret).verify(request!.body, headersOf(request!)) as Record<string, unknown>;
     expect(payload).to.include({ type: "scimUser.provisioned", object: "event" });
     expect(payload.timestamp).to.equal(new Date(clock.now()).toISOString());
