@@ -1,6 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Clock } from "../../server/context.ts";
+import type { Service, StartOptions } from "../../server/main.ts";
+import { createFreshDatabase, serverUrl } from "./testDatabase.ts";
+import { startTestService } from "./testService.ts";
 
 /** One request the receiver got, with the raw body exactly as sent (what a signature covers). */
 export type ReceivedWebhook = {
@@ -98,6 +101,26 @@ export function createManualClock(start: Date = new Date()): ManualClock {
     },
     set(date) {
       current = date.getTime();
+    },
+  };
+}
+
+/**
+ * A test service on a database of its own (embedded mode: its own PGlite anyway). A dispatcher claims
+ * every due delivery in its database, so tests that count attempts or metrics must not share one
+ * with other files' leftovers. `databaseUrl` is what a second pool connects to.
+ */
+export async function startIsolatedService(
+  options: { env?: Record<string, string>; clock?: Clock } & Omit<Partial<StartOptions>, "config"> = {},
+): Promise<{ service: Service; databaseUrl: string | undefined; stop(): Promise<void> }> {
+  const fresh = serverUrl ? await createFreshDatabase(serverUrl, "rollcall_webhooks") : undefined;
+  const service = await startTestService(fresh?.url, options);
+  return {
+    service,
+    databaseUrl: fresh?.url,
+    async stop() {
+      await service.stop();
+      await fresh?.drop();
     },
   };
 }

@@ -1,10 +1,8 @@
 import { expect } from "chai";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
-import { shared } from "../helpers/rootHooks.ts";
 import { admin } from "../helpers/http.ts";
 import { unique } from "../helpers/factories.ts";
-import { startTestService } from "../helpers/testService.ts";
-import { createManualClock, startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
+import { createManualClock, startIsolatedService, startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
 import type { Service } from "../../server/main.ts";
 import { createMetrics } from "../../server/metrics.ts";
 import { createDispatcher, type Dispatcher } from "../../server/webhooks/dispatcher.ts";
@@ -19,6 +17,7 @@ function headersOf(request: ReceivedWebhook): Record<string, string> {
 describe("webhook delivery: signing, retries, order, delivery log", () => {
   const clock = createManualClock();
   let service: Service;
+  let stopService: () => Promise<void>;
   let receiver: WebhookReceiver;
   let dispatchers: Dispatcher[] = [];
   const orgs: string[] = [];
@@ -26,10 +25,10 @@ describe("webhook delivery: signing, retries, order, delivery log", () => {
   const sequelize = () => service.deps.db.sequelize;
 
   before(async () => {
-    service = await startTestService(shared.databaseUrl, { clock });
+    ({ service, stop: stopService } = await startIsolatedService({ clock }));
   });
   after(async () => {
-    await service.stop();
+    await stopService();
   });
   beforeEach(async () => {
     clock.set(new Date());
@@ -39,7 +38,7 @@ describe("webhook delivery: signing, retries, order, delivery log", () => {
     await Promise.all(dispatchers.map((d) => d.stop()));
     dispatchers = [];
     await receiver.close();
-    // Leave nothing due for the next test's dispatcher (they share the database).
+    // Leave nothing due for the next test's dispatcher (the tests of this file share a database).
     await sequelize().query(`UPDATE webhook_deliveries SET status = 'failed' WHERE organization_id = ANY ($1::text[]) AND status = 'pending'`, { bind: [orgs] });
   });
 

@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import { QueryTypes, type Sequelize } from "sequelize";
-import { shared } from "../helpers/rootHooks.ts";
+import { serverUrl } from "../helpers/testDatabase.ts";
 import { admin, request } from "../helpers/http.ts";
 import { unique } from "../helpers/factories.ts";
-import { startTestService } from "../helpers/testService.ts";
-import { createManualClock, startWebhookReceiver, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
+import { createManualClock, startIsolatedService, startWebhookReceiver, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
 import type { Service } from "../../server/main.ts";
 import { systemClock } from "../../server/context.ts";
 import { createSequelize } from "../../server/db/database.ts";
@@ -44,18 +43,19 @@ describe("webhook dispatchers: sharing work, crash safety, the background worker
   });
 
   it("two dispatchers on separate pools deliver every event, in order per subject", async function () {
-    if (!shared.databaseUrl) this.skip(); // the embedded database takes one connection
+    if (!serverUrl) this.skip(); // the embedded database takes one connection
     this.timeout(60_000);
-    const base = shared.service.url!;
-    const orgId = await createOrgAndEndpoint(base, receiver.url);
-    const config = shared.service.deps.config;
-    const pools = [0, 1].map(() => createSequelize(shared.databaseUrl!, config, shared.service.deps.logger, 5));
+    const isolated = await startIsolatedService();
+    const { service } = isolated;
+    const orgId = await createOrgAndEndpoint(service.url!, receiver.url);
+    const { config, logger } = service.deps;
+    const pools = [0, 1].map(() => createSequelize(isolated.databaseUrl!, config, logger, 5));
     const metrics = pools.map(() => createMetrics({ defaultMetrics: false }));
     const dispatchers: Dispatcher[] = pools.map((sequelize, i) =>
-      createDispatcher({ sequelize, logger: shared.service.deps.logger, metrics: metrics[i]!, clock: systemClock, config }, { batchSize: 5, idleMs: 20 }),
+      createDispatcher({ sequelize, logger, metrics: metrics[i]!, clock: systemClock, config }, { batchSize: 5, idleMs: 20 }),
     );
     try {
-      const sequelize = shared.service.deps.db.sequelize;
+      const sequelize = service.deps.db.sequelize;
       const subjects = Array.from({ length: 20 }, () => `user_${unique()}`);
       const recorded = new Map<string, string[]>(subjects.map((s) => [s, []]));
       for (let round = 0; round < 15; round++) {
@@ -83,19 +83,21 @@ describe("webhook dispatchers: sharing work, crash safety, the background worker
     } finally {
       await Promise.all(dispatchers.map((d) => d.stop()));
       await Promise.all(pools.map((p) => p.close()));
+      await isolated.stop();
     }
   });
 
   describe("with a manual clock", () => {
     const clock = createManualClock();
     let service: Service;
+    let stopService: () => Promise<void>;
     let dispatcher: Dispatcher;
     const sequelize = () => service.deps.db.sequelize;
     before(async () => {
-      service = await startTestService(shared.databaseUrl, { clock });
+      ({ service, stop: stopService } = await startIsolatedService({ clock }));
     });
     after(async () => {
-      await service.stop();
+      await stopService();
     });
     beforeEach(() => {
       clock.set(new Date());
@@ -142,7 +144,7 @@ describe("webhook dispatchers: sharing work, crash safety, the background worker
   });
 
   it("runs as a background worker of the service and reports Prometheus metrics", async () => {
-    const service = await startTestService(shared.databaseUrl, { workers: [dispatcherWorker] });
+    const { service, stop } = await startIsolatedService({ workers: [dispatcherWorker] });
     try {
       const orgId = await createOrgAndEndpoint(service.url!, receiver.url);
       const msgId = await recordUserEvent(service.deps.db.sequelize, orgId, `user_${unique()}`, new Date());
@@ -156,7 +158,7 @@ describe("webhook dispatchers: sharing work, crash safety, the background worker
       expect(text).to.match(/^rollcall_webhook_deliveries_total\{event="scimUser\.updated",outcome="success"\} [1-9]/m);
       expect(text).to.match(/^rollcall_webhook_outbox_pending \d+$/m);
     } finally {
-      await service.stop();
+      await stop();
     }
   });
 });
