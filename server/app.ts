@@ -9,6 +9,7 @@ import { scimInstrumentation } from "./middleware/scimInstrumentation.ts";
 import { buildAdminRouter } from "./admin/routes.ts";
 import { buildMappingRouter } from "./admin/mappingRoutes.ts";
 import { buildReadModelRouter } from "./admin/readModelRoutes.ts";
+import { buildReconcileRouter } from "./admin/reconcileRoutes.ts";
 import { buildWebhookRouter } from "./admin/webhookRoutes.ts";
 import { buildOpsRouter } from "./opsRoutes.ts";
 import { buildScimRouter } from "./scim/routes.ts";
@@ -37,6 +38,7 @@ export function buildApp(deps: AppDeps): Koa<AppState> {
   app.use(buildWebhookRouter(deps).routes());
   app.use(buildMappingRouter(deps).routes());
   app.use(buildReadModelRouter(deps).routes());
+  app.use(buildReconcileRouter(deps).routes());
   app.use(admin.allowedMethods({ throw: true }));
   app.use(scim.routes());
   app.use(scim.allowedMethods({ throw: true }));

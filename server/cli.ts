@@ -4,11 +4,17 @@ import { openDatabase } from "./db/database.ts";
 import { createMigrator } from "./db/migrator.ts";
 import { startService, type WorkerFactory } from "./main.ts";
 import { workerFactories } from "./workers.ts";
+import { reconcileOnce, parseReconcileArgs } from "../reconciler/command.ts";
+import { reconcilerWorker } from "../reconciler/scheduler.ts";
 
 const USAGE = `usage: rollcall <command>
   serve                 HTTP server (+ webhook dispatcher and reconciler schedule unless disabled)
   migrate [--down]      apply pending migrations (or undo the last one) and exit
-  dispatch              webhook dispatcher only`;
+  dispatch              webhook dispatcher only
+  reconcile [--once] [--org ID] [--repair]
+                        reconciler only: on ROLLCALL_RECONCILE_CRON, or one pass that prints a summary
+                        and exits (--once); --org limits it to one organization (id or slug),
+                        --repair fixes what it can instead of only reporting`;
 
 /** Runs a long-lived service until SIGTERM/SIGINT, then drains and exits. */
 async function runUntilSignalled(start: () => ReturnType<typeof startService>): Promise<void> {
@@ -43,6 +49,23 @@ async function main(argv: string[]): Promise<void> {
     case "dispatch": {
       const workers = workerFactories(config, { dispatcher: true, reconciler: false });
       if (workers.length === 0) throw new Error("the webhook dispatcher is not part of this build");
+      await runUntilSignalled(() => startService({ config, logger, serve: false, workers }));
+      return;
+    }
+    case "reconcile": {
+      let args: ReturnType<typeof parseReconcileArgs>;
+      try {
+        args = parseReconcileArgs(rest);
+      } catch (error) {
+        process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      if (args.once) {
+        process.exitCode = await reconcileOnce(config, logger, args, (line) => process.stdout.write(`${line}\n`));
+        return;
+      }
+      const workers = [reconcilerWorker({ cron: config.reconcileCron, organizationId: args.organizationId, repair: args.repair })];
       await runUntilSignalled(() => startService({ config, logger, serve: false, workers }));
       return;
     }

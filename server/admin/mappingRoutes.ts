@@ -5,8 +5,11 @@ import { compileOrExplain, currentMapping, mappingVersions, presentMapping, stor
 import { loadCurrentMapping, mapUser } from "../commands/userMapping.ts";
 import { canonicalizeResource } from "../scim/schemas/index.ts";
 import { resolveOrgParam, type OrgState } from "./orgParam.ts";
+import { scheduleMappingApply } from "../../reconciler/mappingApply.ts";
 
 const putBody = z.strictObject({ mapping: z.record(z.string(), z.unknown()) });
+/** `?apply=true`: re-map existing users to the new version in the background (a reconciler repair of mapping drift). */
+const putQuery = z.object({ apply: z.enum(["true", "false"], { message: "must be true or false" }).optional() });
 const previewBody = z.strictObject({
   scim_user: z.record(z.string(), z.unknown()),
   mapping: z.record(z.string(), z.unknown()).optional(),
@@ -29,8 +32,14 @@ export function buildMappingRouter(deps: AppDeps): Router<OrgState> {
 
   router.put("/", async (ctx) => {
     const body = putBody.parse(ctx.state.body ?? {});
+    const apply = putQuery.parse(ctx.query).apply === "true";
     const row = await storeMapping(sequelize, { organizationId: ctx.state.organizationId, document: body.mapping, actor: { type: "admin", id: null } }, deps.clock.now());
-    ctx.body = presentMapping(ctx.state.organizationId, row);
+    ctx.body = {
+      ...presentMapping(ctx.state.organizationId, row),
+      ...(apply
+        ? { apply: scheduleMappingApply({ sequelize, logger: deps.logger, metrics: deps.metrics, clock: deps.clock }, ctx.state.organizationId) }
+        : {}),
+    };
   });
 
   router.get("/", async (ctx) => {

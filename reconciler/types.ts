@@ -1,0 +1,90 @@
+import type { MappingResult } from "../mapping/index.ts";
+
+/** Every kind of finding a reconcile run reports, in the order the summary lists them. */
+export const FINDING_KINDS = ["mapping_drift", "stale_membership", "expired_pending_membership", "stale_team", "broken_invariant"] as const;
+
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/** What a finding is about. */
+export type FindingSubject =
+  | { type: "user"; id: string }
+  | { type: "membership"; team_id: string; user_id: string }
+  | { type: "pending_membership"; id: string; team_id: string; member_value: string }
+  | { type: "team"; id: string }
+  | { type: "email"; email: string };
+
+/** The fix a repair run applies; stale teams and broken invariants have none (reported only). */
+export type RepairAction =
+  | "rewrite_mapped_fields"
+  | "stamp_mapping_version"
+  | "delete_membership"
+  | "suspend_membership"
+  | "delete_pending_membership";
+
+/** What happened when a repair run tried a finding's fix. */
+export type RepairOutcome = "repaired" | "unchanged" | "failed";
+
+/** One discrepancy between what is stored and what should be. */
+export type Finding = {
+  kind: FindingKind;
+  /** Why, in a stable machine word (e.g. `user_deactivated`, `dropped_from_groups_attribute`). */
+  reason: string;
+  subject: FindingSubject;
+  stored: Record<string, unknown>;
+  expected: Record<string, unknown>;
+  /** The fix a repair run applies, or null when the finding is reported only. */
+  action: RepairAction | null;
+  /** Set by a repair run on the findings it keeps. */
+  repair?: { outcome: RepairOutcome; error?: string };
+};
+
+/** A users row as the planner needs it. */
+export type UserSnapshot = {
+  id: string;
+  enterprise_connection_id: string;
+  email_address: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  app_external_id: string | null;
+  organization_role: string;
+  public_metadata: Record<string, unknown>;
+  private_metadata: Record<string, unknown>;
+  scim_resource: Record<string, unknown>;
+  mapping_version: number | null;
+  mapping_errors: unknown[];
+  active: boolean;
+  deleted_at: Date | null;
+};
+
+/** A team_memberships row joined with its team (deleted teams included). */
+export type MembershipSnapshot = {
+  team_id: string;
+  user_id: string;
+  status: "active" | "suspended";
+  source: "group" | "user_groups" | "reconciler";
+  confirmed_at: Date;
+  team_name: string;
+  team_deleted_at: Date | null;
+  team_members_synced_at: Date | null;
+};
+
+/** A pending membership, with the live user its value names today (if any). */
+export type PendingSnapshot = {
+  id: string;
+  team_id: string;
+  member_value: string;
+  expires_at: Date;
+  known_user_id: string | null;
+};
+
+/** A live team with its number of active members. */
+export type TeamSnapshot = { id: string; display_name: string; idp_touched_at: Date; active_members: number };
+
+/** Active users of one organization sharing one email address (case-insensitive). */
+export type DuplicateEmail = { email: string; user_ids: string[] };
+
+/** The current mapping applied to a stored SCIM resource and team names (server/commands/userMapping.ts mapUser). */
+export type Evaluate = (scimResource: Record<string, unknown>, teamNames: string[]) => MappingResult;
+
+/** The current mapping, as the planner sees it. */
+export type ExpectedMapping = { version: number | null; evaluate: Evaluate };

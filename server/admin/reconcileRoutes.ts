@@ -1,0 +1,66 @@
+import Router from "@koa/router";
+import { z } from "zod";
+import type { AppDeps } from "../deps.ts";
+import { AppError, NotFoundError } from "../errors.ts";
+import { reconcileOrganization, DEFAULT_STALE_TEAM_DAYS } from "../../reconciler/job.ts";
+import { presentRun } from "../../reconciler/runPresenter.ts";
+import { findRun, listRuns, repairSetting } from "../../reconciler/runStore.ts";
+import { FINDING_KINDS } from "../../reconciler/types.ts";
+import { listQuery } from "./schemas.ts";
+import { presentList } from "./presenters.ts";
+import { resolveOrgParam, type OrgState } from "./orgParam.ts";
+
+const reconcileBody = z.strictObject({
+  repair: z.boolean().optional(),
+  stale_team_days: z.number().int("must be a whole number of days").min(1).max(3650).optional(),
+  kinds: z.array(z.enum(FINDING_KINDS)).min(1, "name at least one kind").optional(),
+});
+
+/** Reconcile runs of an organization: start one now (report or repair), list them, read one with its findings. */
+export function buildReconcileRouter(deps: AppDeps): Router<OrgState> {
+  const router = new Router<OrgState>({ prefix: "/v1/organizations/:org" });
+  resolveOrgParam(router, deps.models);
+  const { sequelize } = deps.db;
+
+  router.post("/reconcile", async (ctx) => {
+    const body = reconcileBody.parse(ctx.state.body ?? {});
+    const organizationId = ctx.state.organizationId;
+    const result = await reconcileOrganization(
+      { sequelize, logger: ctx.state.log, metrics: deps.metrics, clock: deps.clock },
+      {
+        organizationId,
+        repair: body.repair ?? (await repairSetting(sequelize, organizationId)),
+        trigger: "api",
+        kinds: body.kinds,
+        staleTeamDays: body.stale_team_days ?? DEFAULT_STALE_TEAM_DAYS,
+      },
+    );
+    if (result.skipped) {
+      throw new AppError(409, "reconcile_in_progress", result.run.error ?? "Another reconcile run of this organization is in progress; try again when it ends.", {
+        meta: { run_id: result.run.id, reason: result.skipped },
+      });
+    }
+    if (result.crashed) {
+      throw new AppError(500, "reconcile_failed", `The reconcile run failed and was recorded as ${result.run.id}; retry, and check the logs if it fails again.`, {
+        meta: { run_id: result.run.id },
+        cause: result.crashed,
+      });
+    }
+    ctx.status = 201;
+    ctx.body = presentRun(result.run);
+  });
+
+  router.get("/reconcile_runs", async (ctx) => {
+    const { limit, after } = listQuery.parse(ctx.query);
+    const rows = await listRuns(sequelize, ctx.state.organizationId, { limit: limit + 1, before: after });
+    ctx.body = presentList(rows.map(presentRun), limit);
+  });
+
+  router.get("/reconcile_runs/:id", async (ctx) => {
+    const row = await findRun(sequelize, ctx.state.organizationId, ctx.params.id ?? "");
+    if (!row) throw new NotFoundError("Reconcile run", ctx.params.id);
+    ctx.body = presentRun(row);
+  });
+
+  return router;
+}
