@@ -33,7 +33,7 @@ describe("attribute mapping, end to end", () => {
   it("refuses an invalid mapping with every problem listed and stores nothing", async () => {
     const { orgId } = await createOrgWithToken(base());
     const res = await admin(base(), "PUT", `/v1/organizations/${orgId}/scim/attribute-mappings`, {
-      mapping: { "emails[type eq": "email_address", "title": "nowhere", "name.givenName": "{{ value | }}.first_name" },
+      mapping: { "emails[type eq": "email_address", "title": "nowhere", "name.givenName": "{% if value %}unclosed.first_name" },
     });
     expect(res.status).to.equal(400);
     expect(res.body.errors.length).to.be.at.least(3);
@@ -97,7 +97,7 @@ describe("attribute mapping, end to end", () => {
     expect(current.status).to.equal(200);
     expect(current.body.user).to.include({ organization_role: "org:admin", email_address: scimUser.userName });
     expect(current.body.user.public_metadata).to.deep.equal({ department: "Sales" });
-    const proposed = await admin(base(), "POST", `/v1/organizations/${orgId}/scim/attribute-mappings/preview`, { scim_user: scimUser, mapping: { "userName": "{{ value | append: 1 | plus: }}.first_name" } });
+    const proposed = await admin(base(), "POST", `/v1/organizations/${orgId}/scim/attribute-mappings/preview`, { scim_user: scimUser, mapping: { "userName": "{{ value | nosuchfilter }}.first_name" } });
     expect(proposed.status).to.equal(400);
     const erroring = await admin(base(), "POST", `/v1/organizations/${orgId}/scim/attribute-mappings/preview`, { scim_user: scimUser, mapping: { "userName": "{{ value }}.organization_role" } });
     expect(erroring.status).to.equal(200);

@@ -15,11 +15,11 @@ describe("migrations", () => {
     const sequelize = createSequelize(fresh.url, await testConfig(fresh.url), logger, 2);
     const tables = async () =>
       (
-        await sequelize.query<{ table_name: string }>(
-          `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'SequelizeMeta' ORDER BY 1`,
+        await sequelize.query<{ name: string }>(
+          `SELECT tablename::text AS name FROM pg_catalog.pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('SequelizeMeta', 'sequelize_meta') ORDER BY 1`,
           { type: QueryTypes.SELECT },
         )
-      ).map((r) => r.table_name);
+      ).map((r) => r.name);
     try {
       const migrator = await createMigrator(sequelize, logger);
       const applied = await migrator.up();
