@@ -261,5 +261,8 @@ describe("SCIM filter SQL against PostgreSQL", () => {
     expect(await order("emails")).to.deep.equal([id("bjensen"), id("jsmith"), id("hostile"), id("guide"), id("zed")]);
     expect((await order("name.familyName")).slice(0, 3)).to.deep.equal([id("hostile"), id("bjensen"), id("jsmith")]);
     expect(await order(`${ENTERPRISE}:department`)).to.have.length(5);
+    // "$ref" must not reach Sequelize as "$ref": it would be taken for a bind parameter.
+    expect(sortSqlFor("groups.$ref", "User")).not.to.include("$");
+    expect(await order("groups.$ref")).to.have.length(5);
   });
 });

@@ -38,10 +38,13 @@ const COLUMNS: Record<ResourceType, Readonly<Record<string, Column>>> = {
   },
 };
 
-/** A jsonb key written into SQL; the pattern is a guard that it really is a schema name. */
+/**
+ * A jsonb key written into SQL; the pattern is a guard that it really is a schema name. `$ref`
+ * is spelled E'\x24ref' because Sequelize reads a `$name` even inside a string literal as a bind parameter.
+ */
 export function jsonKey(name: string): string {
   if (!/^[A-Za-z0-9$:._-]+$/.test(name)) throw new Error(`Refusing to write "${name}" into SQL as a jsonb key.`);
-  return `'${name}'`;
+  return name.includes("$") ? `E'${name.replaceAll("$", "\\x24")}'` : `'${name}'`;
 }
 
 /** Whether the attribute is a Group's members, which live in team_memberships. */
