@@ -56,7 +56,7 @@ export function buildMappingRouter(deps: AppDeps): Router<OrgState> {
     const mapping = body.mapping
       ? { version: null, compiled: compileOrExplain(body.mapping) }
       : await loadCurrentMapping(sequelize, ctx.state.organizationId);
-    const user = canonicalizeResource("User", body.scim_user as never) as Record<string, unknown>;
+    const user = canonicalizeResource("User", body.scim_user);
     const { fields, errors } = mapUser(mapping, user, previewTeamNames(body.scim_user));
     ctx.body = { object: "mapping_preview", mapping_version: mapping.version, proposed: body.mapping !== undefined, user: fields, errors };
   });

@@ -23,7 +23,7 @@ async function search<Row extends object>(
   const params: unknown[] = [organizationId];
   let where = `${alias}.organization_id = $1 AND ${alias}.deleted_at IS NULL`;
   if (query.filter !== undefined) {
-    const compiled = compileFilterToSql(parseFilter(query.filter), target.resourceType, { bindOffset: params.length });
+    const compiled = compileFilterToSql(parseFilter(query.filter, { resourceType: target.resourceType }), target.resourceType, { bindOffset: params.length });
     where += ` AND (${compiled.sql})`;
     params.push(...compiled.params);
   }

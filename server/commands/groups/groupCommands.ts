@@ -129,7 +129,7 @@ export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor
 
 /** PATCH /Groups/:id: rename, externalId, and member add/remove/replace, applied in order. */
 export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
-  const plan = planGroupPatch(body);
+  const plan = planGroupPatch(body, { id });
   return deps.sequelize.transaction(async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const current = await lockedTeam(ctx, id, ifMatch);

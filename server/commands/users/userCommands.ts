@@ -142,7 +142,7 @@ export async function patchUser(
     const row = await lockedUser(ctx, id, ifMatch);
     const memberships = (await membershipsOfUsers(deps.sequelize, [id], transaction)).get(id) ?? [];
     const target = patchTarget(row, memberships);
-    const patched = applyPatch("User", target as never, body) as Record<string, unknown>;
+    const patched = applyPatch("User", target, body, { id });
     const input = parseUserInput(patched);
     // Only a PATCH that touched `groups` changes memberships through it.
     if (JSON.stringify(patched.groups) === JSON.stringify(target.groups)) input.groups = undefined;
