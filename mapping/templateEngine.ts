@@ -1,0 +1,174 @@
+import { Liquid, Output, TypeGuards, toValueSync, type Template } from "liquidjs";
+import { isRoleKey, ROLE_KEY_HINT } from "./destination.ts";
+import { compileFastPath } from "./fastTemplate.ts";
+import type { CompiledTemplate, RenderBudget, ScimUserLike } from "./types.ts";
+
+/** Longest string a template may produce; longer output is an evaluation error. */
+export const TEMPLATE_OUTPUT_LIMIT = 4096;
+/** Wall-clock budget of one template render, in milliseconds. */
+export const TEMPLATE_RENDER_LIMIT_MS = 50;
+
+// Counted by liquidjs in characters/array slots created; legitimate mapping templates use a few
+// hundred, while `(1..100000000)` or doubling a string with `append` trips it at once.
+const MEMORY_LIMIT = 1_000_000;
+const PARSE_LIMIT = 10_000;
+const FORBIDDEN_TAGS = ["include", "render", "layout"] as const;
+const ROLE_TEXT = /^[a-z0-9_:-]*$/;
+
+// Templates with tags (`case` on a group name, say) go through liquidjs's full renderer at
+// several microseconds each; they mostly see low-cardinality values, so their output is memoized.
+// Small bounds keep the worst case (200 templates × 32 entries per cached mapping) a few MB.
+const MEMO_CAPACITY = 32;
+const MEMO_KEY_LIMIT = 64;
+const MEMO_OUTPUT_LIMIT = 128;
+// Output that could depend on more than `value` (the user, the clock, randomness) is never memoized.
+const NOT_MEMOIZABLE = /user|date|sample/i;
+
+const engine = new Liquid({
+  strictFilters: true,
+  ownPropertyOnly: true,
+  parseLimit: PARSE_LIMIT,
+  renderLimit: TEMPLATE_RENDER_LIMIT_MS,
+  memoryLimit: MEMORY_LIMIT,
+  // An in-memory, empty template store: nothing can ever be read from the file system.
+  templates: {},
+});
+for (const name of FORBIDDEN_TAGS) {
+  engine.registerTag(name, {
+    parse() {
+      throw new Error(`the "${name}" tag is not allowed: mapping templates cannot load other templates`);
+    },
+    render() {
+      return "";
+    },
+  });
+}
+
+export type TemplateCompilation = { ok: true; template: CompiledTemplate } | { ok: false; message: string };
+
+/** Parses a template once in the sandbox; `forRole` adds the organization_role literal checks. */
+export function compileTemplate(source: string, forRole: boolean): TemplateCompilation {
+  let templates: Template[];
+  try {
+    templates = engine.parse(source);
+  } catch (error) {
+    return { ok: false, message: `the Liquid template is invalid: ${describe(error)}` };
+  }
+  if (forRole) {
+    const problem = roleProblem(templates);
+    if (problem !== undefined) return { ok: false, message: problem };
+  }
+  const fast = compileFastPath(engine, templates);
+  const renderOnce = (value: unknown, user: ScimUserLike, budget: RenderBudget): string => {
+    let text: string | undefined;
+    if (fast !== undefined) {
+      try {
+        text = fast(value, user);
+      } catch {
+        // Let liquidjs render it to report the error in its own words (with line and column).
+        text = undefined;
+      }
+    }
+    text ??= renderFully(templates, value, user, budget);
+    if (text.length > TEMPLATE_OUTPUT_LIMIT) throw new Error(`the template output is longer than ${TEMPLATE_OUTPUT_LIMIT} characters`);
+    return text;
+  };
+  // The direct path is already cheaper than a memo lookup would save.
+  if (fast !== undefined || NOT_MEMOIZABLE.test(source)) return { ok: true, template: { source, render: renderOnce } };
+  const memo = new Map<string, string>();
+  const render = (value: unknown, user: ScimUserLike, budget: RenderBudget): string => {
+    const key = memoKey(value);
+    if (key === undefined) return renderOnce(value, user, budget);
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    const text = renderOnce(value, user, budget);
+    if (text.length <= MEMO_OUTPUT_LIMIT) {
+      if (memo.size >= MEMO_CAPACITY) memo.clear();
+      memo.set(key, text);
+    }
+    return text;
+  };
+  return { ok: true, template: { source, render } };
+}
+
+/**
+ * liquidjs's render limit is wall-clock time, so a GC pause or a busy host can trip it for a
+ * harmless template. A failure that took the whole limit is retried once: that makes a spurious
+ * failure unlikely, and a runaway template still stops after two limits (100 ms).
+ */
+function renderFully(templates: Template[], value: unknown, user: ScimUserLike, budget: RenderBudget): string {
+  const available = budget.remainingMs();
+  if (available <= 0) throw new Error("skipped: the mapping used up its evaluation budget");
+  const limit = Math.min(TEMPLATE_RENDER_LIMIT_MS, available);
+  try {
+    return String(engine.renderSync(templates, { value, user }, { renderLimit: limit }));
+  } catch (error) {
+    const remaining = budget.remainingMs();
+    if (available - remaining < limit || remaining <= 0) throw error;
+    return String(engine.renderSync(templates, { value, user }, { renderLimit: Math.min(TEMPLATE_RENDER_LIMIT_MS, remaining) }));
+  }
+}
+
+function memoKey(value: unknown): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return value.length <= MEMO_KEY_LIMIT ? `s${value}` : undefined;
+    case "number":
+      return `n${value}`;
+    case "boolean":
+      return value ? "t" : "f";
+    case "undefined":
+      return "u";
+    default:
+      return value === null ? "u" : undefined;
+  }
+}
+
+/**
+ * Catches role mistakes visible without any user, and without rendering (a template must not
+ * cost time at upload): literal text that cannot appear in a role key (`Member`, `{{ "Admin" }}`),
+ * or a `default:` that is not a role key.
+ */
+function roleProblem(templates: Template[]): string | undefined {
+  for (const literal of literals(templates)) {
+    if (literal.kind === "text" && !ROLE_TEXT.test(literal.text.trim())) {
+      return `the text "${clip(literal.text.trim())}" cannot be part of a role key (${ROLE_KEY_HINT})`;
+    }
+    if (literal.kind === "default" && !isRoleKey(literal.text)) {
+      return `the default "${clip(literal.text)}" is not a role key (${ROLE_KEY_HINT})`;
+    }
+  }
+  return undefined;
+}
+
+type Literal = { kind: "text" | "default"; text: string };
+
+function* literals(templates: readonly Template[]): Generator<Literal> {
+  for (const template of templates) {
+    const token = template.token;
+    if (TypeGuards.isHTMLToken(token)) {
+      yield { kind: "text", text: token.getContent() };
+    } else if (template instanceof Output) {
+      const [initial, ...rest] = template.value.initial.postfix;
+      const filters = template.value.filters;
+      // A bare literal output is emitted as is; once filtered, its final form is unknown here.
+      if (rest.length === 0 && filters.length === 0 && TypeGuards.isQuotedToken(initial)) yield { kind: "text", text: initial.content };
+      for (const filter of filters) {
+        const first = filter.args[0];
+        if (filter.name === "default" && TypeGuards.isQuotedToken(first)) yield { kind: "default", text: first.content };
+      }
+    } else if (template.children && !(TypeGuards.isTagToken(token) && token.name === "capture")) {
+      // A capture's text is assigned to a variable, not emitted, so it is not checked.
+      const children: unknown = toValueSync(template.children(false, true));
+      if (Array.isArray(children)) yield* literals(children as Template[]);
+    }
+  }
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
