@@ -21,7 +21,8 @@ export function createSequelize(url: string, config: Config, logger: Logger, poo
   return new Sequelize(url, {
     dialect: "postgres",
     dialectModule: pg,
-    logging: (sql: string) => logger.trace({ sql: sql.slice(0, 500) }, "sql"),
+    // A logging callback costs on every query even when it logs nothing: only install it for trace.
+    logging: logger.isLevelEnabled("trace") ? (sql: string) => logger.trace({ sql: sql.slice(0, 500) }, "sql") : false,
     benchmark: false,
     pool: { max: poolMax, min: Math.min(config.pool.min, poolMax), acquire: config.pool.acquireMs, idle: 10_000 },
     dialectOptions: {

@@ -1,0 +1,182 @@
+/**
+ * SCIM throughput and latency against real PostgreSQL, with mapping and webhooks on.
+ * The server runs as its own process; autocannon (a real HTTP load tool) drives it from this one.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/scim.ts
+ *
+ * Prints a table and writes bench/results.json. BENCH_SECONDS shortens or lengthens each phase.
+ */
+import autocannon, { type Result } from "autocannon";
+import { writeFile } from "node:fs/promises";
+import os from "node:os";
+import pg from "pg";
+import { createFreshDatabase } from "../test/helpers/testDatabase.ts";
+import { startWebhookReceiver } from "../test/helpers/webhookReceiver.ts";
+import { startServerProcess } from "./scimServer.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
+const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const baseUrl = process.env.DATABASE_URL;
+if (!baseUrl) throw new Error("set DATABASE_URL to a PostgreSQL server (a fresh database is created on it)");
+
+/** A realistic 8-entry mapping with 3 templates (the SPEC examples plus common fields). */
+const MAPPING = {
+  "groups[0].value": '{{ value | downcase | replace: "admins", "org:admin" | default: "org:member" }}.organization_role',
+  [`${ENTERPRISE}.department`]: "public_metadata.department",
+  [`${ENTERPRISE}:employeeNumber`]: "public_metadata.employee_number",
+  "title": "{{ value | strip | capitalize }}.public_metadata.title",
+  "name.givenName": "first_name",
+  "name.familyName": "last_name",
+  "emails[type eq \"work\"].value": "{{ value | downcase }}.email_address",
+  "externalId": "external_id",
+};
+
+type Row = { scenario: string; requests: number; rps: number; p50_ms: number; p99_ms: number; non2xx: number; errors: number };
+const rows: Row[] = [];
+
+function record(scenario: string, result: Result): Row {
+  const row = {
+    scenario,
+    requests: result.requests.total,
+    rps: Math.round(result.requests.average),
+    p50_ms: result.latency.p50,
+    p99_ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+  rows.push(row);
+  console.log(`${scenario}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}`);
+  return row;
+}
+
+let sequence = 0;
+function userBody(prefix: string): string {
+  const n = `${prefix}${(sequence++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  return JSON.stringify({
+    schemas: ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+    userName: `${n}@bench.example.com`,
+    name: { givenName: "Bench", familyName: n },
+    emails: [{ value: `${n}@bench.example.com`, type: "work", primary: true }],
+    externalId: `00u${n}`,
+    title: " engineer ",
+    active: true,
+    [ENTERPRISE]: { department: "Engineering", employeeNumber: n },
+  });
+}
+
+async function adminCall(url: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${ADMIN_KEY}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json() as Promise<Record<string, string>>;
+}
+
+/** Bulk-seeds users (and optionally one team holding the first `members` of them) straight in SQL. */
+async function seedUsers(db: pg.Client, orgId: string, connId: string, count: number, tag: string): Promise<void> {
+  await db.query(
+    `INSERT INTO users (id, organization_id, enterprise_connection_id, external_id, user_name, email_address, first_name, last_name, scim_resource, created_at, updated_at)
+     SELECT 'user_' || upper(substr(md5($3 || g), 1, 26)), $1, $2, $3 || g, $3 || g || '@seed.example.com', $3 || g || '@seed.example.com', 'Seed', 'User' || g,
+            jsonb_build_object('schemas', jsonb_build_array('urn:ietf:params:scim:schemas:core:2.0:User'), 'userName', $3 || g || '@seed.example.com',
+              'name', jsonb_build_object('givenName', 'Seed', 'familyName', 'User' || g),
+              'emails', jsonb_build_array(jsonb_build_object('value', $3 || g || '@seed.example.com', 'type', 'work', 'primary', true)), 'active', true),
+            now() - (g || ' seconds')::interval, now()
+       FROM generate_series(1, $4) AS g`,
+    [orgId, connId, tag, count],
+  );
+}
+
+async function main(): Promise<void> {
+  const fresh = await createFreshDatabase(baseUrl!, "rollcall_bench");
+  const receiver = await startWebhookReceiver();
+  const server = await startServerProcess(fresh.url, ADMIN_KEY, { ROLLCALL_SCIM_RATE_LIMIT: "0", DATABASE_POOL_MAX: "20" });
+  const db = new pg.Client({ connectionString: fresh.url });
+  await db.connect();
+  try {
+    const org = await adminCall(server.url, "POST", "/v1/organizations", { name: "Bench Corp" });
+    const token = (await adminCall(server.url, "POST", `/v1/organizations/${org.id}/scim/tokens`, { name: "bench" })).token!;
+    await adminCall(server.url, "PUT", `/v1/organizations/${org.id}/scim/attribute-mappings`, { mapping: MAPPING });
+    await adminCall(server.url, "POST", `/v1/organizations/${org.id}/webhook_endpoints`, { url: receiver.url });
+    const scimHeaders = { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" };
+
+    // 1. Creates at full speed, then at half of that rate for the latency target.
+    await autocannon({ url: server.url, connections: CONNECTIONS, duration: 3, headers: scimHeaders, requests: [{ method: "POST", path: "/scim/v2/Users", setupRequest: (r) => ({ ...r, body: userBody("warm") }) }] });
+    const peak = record("user creates (peak)", await autocannon({
+      url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
+      requests: [{ method: "POST", path: "/scim/v2/Users", setupRequest: (r) => ({ ...r, body: userBody("c") }) }],
+    }));
+    record(`user creates at half of peak (${Math.floor(peak.rps / 2)}/s)`, await autocannon({
+      url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, overallRate: Math.max(1, Math.floor(peak.rps / 2)),
+      requests: [{ method: "POST", path: "/scim/v2/Users", setupRequest: (r) => ({ ...r, body: userBody("h") }) }],
+    }));
+
+    // 2. Filtered reads (userName eq) on an org of 1,000 and one of 100,000 users.
+    for (const size of [1_000, 100_000]) {
+      const readOrg = await adminCall(server.url, "POST", "/v1/organizations", { name: `Read ${size}` });
+      const readToken = (await adminCall(server.url, "POST", `/v1/organizations/${readOrg.id}/scim/tokens`, { name: "bench" })).token!;
+      const conn = (await db.query(`SELECT enterprise_connection_id FROM scim_tokens WHERE organization_id = $1`, [readOrg.id])).rows[0].enterprise_connection_id as string;
+      const tag = `r${size}x`;
+      await seedUsers(db, readOrg.id!, conn, size, tag);
+      await db.query("ANALYZE users");
+      const headers = { Authorization: `Bearer ${readToken}` };
+      const pathFor = () => `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${tag}${1 + Math.floor(Math.random() * size)}@seed.example.com"`)}`;
+      await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers, requests: [{ method: "GET", setupRequest: (r) => ({ ...r, path: pathFor() }) }] });
+      record(`filtered reads, ${size.toLocaleString("en")} users`, await autocannon({
+        url: server.url, connections: CONNECTIONS, duration: SECONDS, headers,
+        requests: [{ method: "GET", setupRequest: (r) => ({ ...r, path: pathFor() }) }],
+      }));
+    }
+
+    // 3. Group PATCH adding 100 members at a time to a 10,000-member group.
+    const groupOrg = await adminCall(server.url, "POST", "/v1/organizations", { name: "Groups" });
+    const groupToken = (await adminCall(server.url, "POST", `/v1/organizations/${groupOrg.id}/scim/tokens`, { name: "bench" })).token!;
+    const groupConn = (await db.query(`SELECT enterprise_connection_id FROM scim_tokens WHERE organization_id = $1`, [groupOrg.id])).rows[0].enterprise_connection_id as string;
+    await seedUsers(db, groupOrg.id!, groupConn, 40_000, "g");
+    const groupHeaders = { Authorization: `Bearer ${groupToken}`, "Content-Type": "application/scim+json" };
+    const group = await (await fetch(`${server.url}/scim/v2/Groups`, { method: "POST", headers: groupHeaders, body: JSON.stringify({ displayName: "Everyone" }) })).json() as { id: string };
+    await db.query(
+      `INSERT INTO team_memberships (organization_id, team_id, user_id) SELECT organization_id, $2, id FROM users WHERE organization_id = $1 AND external_id IN (SELECT 'g' || g FROM generate_series(1, 10000) g)`,
+      [groupOrg.id, group.id],
+    );
+    const userIds = (await db.query(`SELECT id FROM users WHERE organization_id = $1 AND NOT EXISTS (SELECT 1 FROM team_memberships m WHERE m.user_id = users.id) ORDER BY id`, [groupOrg.id])).rows.map((r) => r.id as string);
+    let next = 0;
+    const patchBody = () => {
+      const members = userIds.slice(next, next + 100).map((value) => ({ value }));
+      next += 100;
+      return JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: members }] });
+    };
+    record("group PATCH +100 members (10,000-member group)", await autocannon({
+      url: server.url, connections: 4, amount: Math.min(250, Math.floor(userIds.length / 100)), headers: groupHeaders,
+      requests: [{ method: "PATCH", path: `/scim/v2/Groups/${group.id}?excludedAttributes=members`, setupRequest: (r) => ({ ...r, body: patchBody() }) }],
+    }));
+
+    // 4. A mixed Okta-like workload: create, PUT update, group push, deactivate, per connection.
+    const pushGroup = await (await fetch(`${server.url}/scim/v2/Groups`, { method: "POST", headers: scimHeaders, body: JSON.stringify({ displayName: "Admins" }) })).json() as { id: string };
+    record("mixed Okta-like workload (create, PUT, group push, deactivate)", await autocannon({
+      url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
+      requests: [
+        { method: "POST", path: "/scim/v2/Users", setupRequest: (r, ctx) => { ctx.body = userBody("m"); return { ...r, body: ctx.body as string }; }, onResponse: (_s, body, ctx) => { ctx.id = (JSON.parse(body) as { id: string }).id; } },
+        { method: "PUT", setupRequest: (r, ctx) => ({ ...r, path: `/scim/v2/Users/${String(ctx.id)}`, body: (ctx.body as string).replace('"givenName":"Bench"', '"givenName":"Updated"') }) },
+        { method: "PATCH", path: `/scim/v2/Groups/${pushGroup.id}?excludedAttributes=members`, setupRequest: (r, ctx) => ({ ...r, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: [{ value: ctx.id }] }] }) }) },
+        { method: "PATCH", setupRequest: (r, ctx) => ({ ...r, path: `/scim/v2/Users/${String(ctx.id)}`, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] }) }) },
+      ],
+    }));
+
+    const pending = (await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`)).rows[0].n as number;
+    const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+    console.log(`\nmachine: ${machine}; webhook deliveries still pending at the end: ${pending} (delivered so far: ${receiver.received.length})`);
+    console.table(rows);
+    await writeFile(new URL("./results.json", import.meta.url), `${JSON.stringify({ machine, seconds: SECONDS, connections: CONNECTIONS, at: new Date().toISOString(), rows }, null, 2)}\n`);
+  } finally {
+    await db.end();
+    await server.stop();
+    await receiver.close();
+    await fresh.drop();
+  }
+}
+
+await main();
