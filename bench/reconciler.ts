@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     const deps: ReconcileDeps = { sequelize, logger, metrics: createMetrics({ defaultMetrics: false }), clock: systemClock };
     let started = performance.now();
     const org = await seed(deps);
-    process.stdout.write(`seeded ${userCount} users in ${seconds(performance.now() - started)}\n`);
+    process.stdout.write(`seeded ${userCount} users in ${seconds(performance.now() - started)}; RSS before the first run ${mb(process.memoryUsage().rss / 1024)}\n`);
     const run = async (label: string, repair: boolean) => {
       started = performance.now();
       const result = await reconcileOrganization(deps, { organizationId: org, repair, trigger: "cli" });

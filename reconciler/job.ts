@@ -5,7 +5,7 @@ import type { Metrics } from "../server/metrics.ts";
 import { newId } from "../server/ids.ts";
 import { recordEvent } from "../server/webhooks/outbox.ts";
 import { FindingLog } from "./findingLog.ts";
-import { withOrgLock, type LockRefusal } from "./orgLock.ts";
+import { hasDedicatedLockConnection, withOrgLock, type LockRefusal } from "./orgLock.ts";
 import { duplicateEmailsPass, pendingPass, teamsPass, usersPass, type ScanOptions } from "./passes.ts";
 import type { RepairContext } from "./repairs.ts";
 import { presentRun } from "./runPresenter.ts";
@@ -25,6 +25,8 @@ export type ReconcileProps = {
   /** A team untouched by the IdP for this many days, with no active member, is stale. */
   staleTeamDays?: number;
   batchSize?: number;
+  /** User fixes in flight at once on a pool with room for them (default 4). */
+  repairConcurrency?: number;
   signal?: AbortSignal;
 };
 
@@ -33,6 +35,7 @@ export type ReconcileResult = { run: ReconcileRunRow; skipped: LockRefusal | nul
 
 export const DEFAULT_STALE_TEAM_DAYS = 30;
 export const DEFAULT_BATCH_SIZE = 1000;
+export const DEFAULT_REPAIR_CONCURRENCY = 4;
 /** Findings included in the drift webhook; the full (capped) list is on the run. */
 const WEBHOOK_FINDINGS_SAMPLE = 20;
 
@@ -40,6 +43,17 @@ const SKIP_MESSAGES: Record<LockRefusal, string> = {
   running_in_this_process: "Another reconcile run of this organization is in progress in this process.",
   locked_by_another_process: "Another reconcile run of this organization holds its advisory lock (another replica or process).",
 };
+
+/**
+ * Stores a skipped run. On a one-connection pool a run of this process that holds the organization
+ * holds the only connection too, so then the row is written when it frees up, without waiting.
+ */
+async function recordSkipped(sequelize: Sequelize, logger: Logger, reason: LockRefusal, run: Parameters<typeof finishRun>[2]): Promise<ReconcileRunRow> {
+  const write = sequelize.transaction((tx) => finishRun(sequelize, tx, run));
+  if (reason === "locked_by_another_process" || hasDedicatedLockConnection(sequelize)) return write;
+  write.catch((error: unknown) => logger.warn({ err: error }, "recording a skipped reconcile run failed"));
+  return { ...run };
+}
 
 /**
  * Reconciles one organization: holds its lock, streams its users, pending memberships and teams
@@ -60,6 +74,7 @@ export async function reconcileOrganization(deps: ReconcileDeps, props: Reconcil
     repair: props.repair,
     staleTeamDays,
     batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
+    repairConcurrency: props.repairConcurrency ?? DEFAULT_REPAIR_CONCURRENCY,
     signal: props.signal,
     logger: runLogger,
   };
@@ -97,11 +112,9 @@ export async function reconcileOrganization(deps: ReconcileDeps, props: Reconcil
       });
     });
     if (!outcome.acquired) {
-      const run = await sequelize.transaction((tx) =>
-        finishRun(sequelize, tx, {
-          ...base, status: "skipped", summary: { skipped_because: outcome.reason }, findings: [], error: SKIP_MESSAGES[outcome.reason], finished_at: clock.now(),
-        }),
-      );
+      const run = await recordSkipped(sequelize, runLogger, outcome.reason, {
+        ...base, status: "skipped", summary: { skipped_because: outcome.reason }, findings: [], error: SKIP_MESSAGES[outcome.reason], finished_at: clock.now(),
+      });
       runLogger.info({ reason: outcome.reason }, "reconcile run skipped: organization locked");
       recordRunMetrics(metrics, { organizationId: props.organizationId, outcome: "skipped", finishedAt: run.finished_at! });
       return { run, skipped: outcome.reason, crashed: null };

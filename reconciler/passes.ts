@@ -13,6 +13,8 @@ export type ScanOptions = {
   repair: boolean;
   staleTeamDays: number;
   batchSize: number;
+  /** User fixes in flight at once (each on its own connection); 1 on a one-connection pool. */
+  repairConcurrency: number;
   signal?: AbortSignal;
   logger: Logger;
 };
@@ -67,9 +69,16 @@ async function repairUserFindings(rc: RepairContext, log: FindingLog, options: S
   for (const [teamId, group] of groupBy(memberships, subjectTeam)) {
     await attempt(log, options, group, () => repairTeamMemberships(rc, teamId, group.map(subjectUser)), subjectUser);
   }
-  for (const f of findings.filter((x) => x.action === "rewrite_mapped_fields")) {
-    await attempt(log, options, [f], () => rewriteUserMapping(rc, subjectUser(f)), subjectUser);
-  }
+  // Each user's fix is independent of the others', so a few run at once where the pool allows it.
+  const rewrites = findings.filter((x) => x.action === "rewrite_mapped_fields");
+  const lanes = rc.exec.readTx === null ? Math.max(1, options.repairConcurrency) : 1;
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(lanes, rewrites.length) }, async () => {
+    while (next < rewrites.length) {
+      const f = rewrites[next++]!;
+      await attempt(log, options, [f], () => rewriteUserMapping(rc, subjectUser(f)), subjectUser);
+    }
+  }));
   const stamps = findings.filter((f) => f.action === "stamp_mapping_version");
   if (stamps.length > 0) await attempt(log, options, stamps, () => stampMappingVersions(rc, stamps.map(subjectUser)), subjectUser);
 }
