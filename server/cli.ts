@@ -48,8 +48,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case "dispatch": {
       const workers = workerFactories(config, { dispatcher: true, reconciler: false });
-      if (workers.length === 0) throw new Error("the webhook dispatcher is not part of this build");
-      await runUntilSignalled(() => startService({ config, logger, serve: false, workers }));
+      // Serving keeps /metrics and /healthz reachable for a dispatcher-only workload (ROLLCALL_ENABLE_SERVER=false turns it off).
+      await runUntilSignalled(() => startService({ config, logger, serve: config.enable.server, workers }));
       return;
     }
     case "reconcile": {
@@ -66,7 +66,8 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       const workers = [reconcilerWorker({ cron: config.reconcileCron, organizationId: args.organizationId, repair: args.repair })];
-      await runUntilSignalled(() => startService({ config, logger, serve: false, workers }));
+      // As for dispatch: the reconciler's metrics (last success, drift) are only scrapeable if it serves.
+      await runUntilSignalled(() => startService({ config, logger, serve: config.enable.server, workers }));
       return;
     }
     case "migrate": {
