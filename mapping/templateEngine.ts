@@ -1,6 +1,6 @@
-import { Liquid, Output, TypeGuards, toValueSync, type Template } from "liquidjs";
-import { isRoleKey, ROLE_KEY_HINT } from "./destination.ts";
+import { Liquid, type Template } from "liquidjs";
 import { compileFastPath } from "./fastTemplate.ts";
+import { roleProblem, syntaxProblem } from "./templateChecks.ts";
 import type { CompiledTemplate, RenderBudget, ScimUserLike } from "./types.ts";
 
 /** Longest string a template may produce; longer output is an evaluation error. */
@@ -13,7 +13,6 @@ export const TEMPLATE_RENDER_LIMIT_MS = 50;
 const MEMORY_LIMIT = 1_000_000;
 const PARSE_LIMIT = 10_000;
 const FORBIDDEN_TAGS = ["include", "render", "layout"] as const;
-const ROLE_TEXT = /^[a-z0-9_:-]*$/;
 
 // Templates with tags (`case` on a group name, say) go through liquidjs's full renderer at
 // several microseconds each; they mostly see low-cardinality values, so their output is memoized.
@@ -54,10 +53,8 @@ export function compileTemplate(source: string, forRole: boolean): TemplateCompi
   } catch (error) {
     return { ok: false, message: `the Liquid template is invalid: ${describe(error)}` };
   }
-  if (forRole) {
-    const problem = roleProblem(templates);
-    if (problem !== undefined) return { ok: false, message: problem };
-  }
+  const problem = syntaxProblem(templates) ?? (forRole ? roleProblem(templates) : undefined);
+  if (problem !== undefined) return { ok: false, message: problem };
   const fast = compileFastPath(engine, templates);
   const renderOnce = (value: unknown, user: ScimUserLike, budget: RenderBudget): string => {
     let text: string | undefined;
@@ -122,51 +119,6 @@ function memoKey(value: unknown): string | undefined {
     default:
       return value === null ? "u" : undefined;
   }
-}
-
-/**
- * Catches role mistakes visible without any user, and without rendering (a template must not
- * cost time at upload): literal text that cannot appear in a role key (`Member`, `{{ "Admin" }}`),
- * or a `default:` that is not a role key.
- */
-function roleProblem(templates: Template[]): string | undefined {
-  for (const literal of literals(templates)) {
-    if (literal.kind === "text" && !ROLE_TEXT.test(literal.text.trim())) {
-      return `the text "${clip(literal.text.trim())}" cannot be part of a role key (${ROLE_KEY_HINT})`;
-    }
-    if (literal.kind === "default" && !isRoleKey(literal.text)) {
-      return `the default "${clip(literal.text)}" is not a role key (${ROLE_KEY_HINT})`;
-    }
-  }
-  return undefined;
-}
-
-type Literal = { kind: "text" | "default"; text: string };
-
-function* literals(templates: readonly Template[]): Generator<Literal> {
-  for (const template of templates) {
-    const token = template.token;
-    if (TypeGuards.isHTMLToken(token)) {
-      yield { kind: "text", text: token.getContent() };
-    } else if (template instanceof Output) {
-      const [initial, ...rest] = template.value.initial.postfix;
-      const filters = template.value.filters;
-      // A bare literal output is emitted as is; once filtered, its final form is unknown here.
-      if (rest.length === 0 && filters.length === 0 && TypeGuards.isQuotedToken(initial)) yield { kind: "text", text: initial.content };
-      for (const filter of filters) {
-        const first = filter.args[0];
-        if (filter.name === "default" && TypeGuards.isQuotedToken(first)) yield { kind: "default", text: first.content };
-      }
-    } else if (template.children && !(TypeGuards.isTagToken(token) && token.name === "capture")) {
-      // A capture's text is assigned to a variable, not emitted, so it is not checked.
-      const children: unknown = toValueSync(template.children(false, true));
-      if (Array.isArray(children)) yield* literals(children as Template[]);
-    }
-  }
-}
-
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function describe(error: unknown): string {

@@ -95,6 +95,18 @@ describe("mapping validation", () => {
     expect(onlyProblem("title", "{{ value | no_such_filter }}.first_name")).to.contain("undefined filter: no_such_filter");
   });
 
+  it("rejects filter slips that liquidjs itself would forgive", () => {
+    expect(onlyProblem("title", "{{ value | }}.first_name")).to.equal('the Liquid template is invalid: a "|" is not followed by a filter in {{ value | }}');
+    expect(onlyProblem("title", "{{ value | append: 1 | plus: }}.first_name")).to.contain('the filter "plus" has ":" but no argument');
+    expect(onlyProblem("title", "{{ value | append: 'a', }}.first_name")).to.contain('the filter "append" ends with ","');
+    expect(onlyProblem("title", "{% assign x = value | %}{{ x }}.first_name")).to.contain('a "|" is not followed by a filter in {% assign');
+  });
+
+  it("does not mistake quoted pipes, colons and commas for slips", () => {
+    expect(() => compileMapping({ title: '{{ value | append: "|" | prepend: "a:" | replace: ",", ";" }}.first_name' })).not.to.throw();
+    expect(() => compileMapping({ title: '{% if value contains "|" %}{{ value | split: "|" | join: ", " }}{% endif %}.first_name' })).not.to.throw();
+  });
+
   for (const tag of ["include", "render", "layout"]) {
     it(`rejects the ${tag} tag`, () => {
       expect(onlyProblem("title", `{% ${tag} "secrets" %}{{ value }}.first_name`)).to.contain(`the "${tag}" tag is not allowed`);
