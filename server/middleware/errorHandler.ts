@@ -18,6 +18,25 @@ export const SCIM_MEDIA_TYPE = "application/scim+json";
 /** Node/pg error codes that mean the database cannot be reached right now. */
 const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
 
+/**
+ * node-postgres reports a connection that died under a client (server shutdown, network cut) with
+ * plain Errors that carry no code, only these messages; a PostgreSQL error always has a SQLSTATE.
+ */
+const PG_CONNECTION_LOST_MESSAGES = new Set([
+  "Connection terminated unexpectedly",
+  "Connection terminated",
+  "Client has encountered a connection error and is not queryable",
+  "Client was closed and is not queryable",
+]);
+
+/** Whether the error (or the driver error Sequelize wrapped) is node-postgres saying the connection is gone. */
+function connectionLost(error: unknown): boolean {
+  const wrapped = error as { parent?: unknown; original?: unknown };
+  return [error, wrapped?.parent, wrapped?.original].some(
+    (e) => e instanceof Error && (e as { code?: unknown }).code === undefined && PG_CONNECTION_LOST_MESSAGES.has(e.message),
+  );
+}
+
 function describeZodError(error: ZodError): ValidationError {
   const first = error.issues[0];
   const field = first ? first.path.map(String).join(".") : "";
@@ -51,7 +70,7 @@ export function toAppError(error: unknown): AppError {
     return new ValidationError("A referenced resource does not exist.");
   }
   const code = causeCode(error);
-  if (error instanceof ConnectionError || error instanceof TimeoutError || (code && UNAVAILABLE_CODES.has(code))) {
+  if (error instanceof ConnectionError || error instanceof TimeoutError || (code && UNAVAILABLE_CODES.has(code)) || (!code && connectionLost(error))) {
     return new ServiceUnavailableError(undefined, error);
   }
   if (error instanceof DatabaseError && code === "57014") {
