@@ -30,7 +30,12 @@ export function coerce(destination: Destination, value: unknown, fromTemplate: b
   const text = scalarText(value);
   if (text === undefined) return fail(`expected text, got ${kindOf(value)} ${show(value)}`);
   if (text === "") return MISSING;
-  if (destination.field === "organization_role" && !isRoleKey(text)) return fail(`${show(text)} is not a role key (${ROLE_KEY_HINT})`);
+  if (destination.field === "organization_role" && !isRoleKey(text)) {
+    // A role template that yields no role key (the SPEC example turns "Engineering" into
+    // "engineering") means "no role from this entry": the default applies, as the author intends.
+    // A raw source value that is not a role key is still reported: it is usually a mis-mapped field.
+    return fromTemplate ? MISSING : fail(`${show(text)} is not a role key (${ROLE_KEY_HINT})`);
+  }
   if (destination.field === "email_address" && !looksLikeEmail(text)) return fail(`${show(text)} is not an email address`);
   return { kind: "value", value: text };
 }

@@ -151,7 +151,7 @@ describe("reconciler repair", () => {
 
   it("reports broken invariants and a still-failing template without repairing them", async () => {
     const { orgId, token } = await createOrgWithToken(base(), { provider: "okta" });
-    await admin(base(), "PUT", `/v1/organizations/${orgId}/scim/attribute-mappings`, { mapping: { displayName: "{{ value }}.organization_role" } });
+    await admin(base(), "PUT", `/v1/organizations/${orgId}/scim/attribute-mappings`, { mapping: { displayName: "organization_role" } });
     const a = await scim(base(), token, "POST", "/Users", scimUserBody({ displayName: "Not A Role", emails: [{ value: "same@example.com", primary: true }] }));
     await scim(base(), token, "POST", "/Users", scimUserBody({ emails: [{ value: "same@example.com", primary: true }] }));
     const res = await reconcile(orgId, { repair: true });

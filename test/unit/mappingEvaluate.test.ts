@@ -178,13 +178,12 @@ describe("mapping evaluation", () => {
   });
 
   describe("organization_role", () => {
-    it("reports a template result that is not a role key and falls back to org:member", () => {
+    it("falls back to org:member without an error when a role template yields no role key", () => {
       const mapping = compileMapping({ "groups[0].value": ROLE_FROM_FIRST_GROUP });
       const { fields, errors } = evaluateMapping(mapping, ada({ groups: [{ value: "Engineering" }] }));
       expect(fields.organization_role).to.equal("org:member");
-      expect(errors).to.have.length(1);
-      expect(errors[0]).to.include({ key: "groups[0].value", destination: "organization_role" });
-      expect(errors[0]?.message).to.contain('"engineering" is not a role key');
+      expect(errors).to.deep.equal([]);
+      expect(evaluateMapping(mapping, ada({ groups: [{ value: "Admins" }] })).fields.organization_role).to.equal("org:admin");
     });
 
     it("accepts a raw source value that is a role key", () => {
