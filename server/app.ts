@@ -15,6 +15,14 @@ import { buildOpsRouter } from "./opsRoutes.ts";
 import { buildScimRouter } from "./scim/routes.ts";
 import type { Next } from "koa";
 import type { AppContext } from "./context.ts";
+import { AppError } from "./errors.ts";
+
+/**
+ * koa-router answers a method it has no route for at all (TRACE, PROPFIND, FOO) with a 501 that
+ * http-errors marks unexposed, which the error handler reports as a 500. It is the client's
+ * request that is wrong, so it gets the same 405 as a known method on the wrong path.
+ */
+const unsupportedMethod = () => new AppError(405, "method_not_allowed", "This HTTP method is not supported here.");
 
 /** Runs a middleware only for paths under a prefix. */
 function under(prefix: string, middleware: (ctx: AppContext, next: Next) => Promise<void>) {
@@ -39,8 +47,8 @@ export function buildApp(deps: AppDeps): Koa<AppState> {
   app.use(buildMappingRouter(deps).routes());
   app.use(buildReadModelRouter(deps).routes());
   app.use(buildReconcileRouter(deps).routes());
-  app.use(admin.allowedMethods({ throw: true }));
+  app.use(admin.allowedMethods({ throw: true, notImplemented: unsupportedMethod }));
   app.use(scim.routes());
-  app.use(scim.allowedMethods({ throw: true }));
+  app.use(scim.allowedMethods({ throw: true, notImplemented: unsupportedMethod }));
   return app;
 }
