@@ -29,6 +29,25 @@ function under(prefix: string, middleware: (ctx: AppContext, next: Next) => Prom
   return (ctx: AppContext, next: Next) => (ctx.path === prefix || ctx.path.startsWith(`${prefix}/`) ? middleware(ctx, next) : next());
 }
 
+/**
+ * koa-router matches route paths case-insensitively, but the guards match their prefix exactly
+ * (`under("/v1", adminAuth)`, the SCIM router's own `use(scimAuth)`): `/V1/organizations` reached
+ * the admin API without the admin key, and `/scim/V2/Users` ran a handler without a tenant. Only
+ * the canonical spelling of a guarded prefix is served; any other casing is a 404.
+ */
+function canonicalPrefixCase(prefixes: string[]) {
+  return (ctx: AppContext, next: Next) => {
+    const lower = ctx.path.toLowerCase();
+    for (const prefix of prefixes) {
+      const matchesIgnoringCase = lower === prefix || lower.startsWith(`${prefix}/`);
+      if (matchesIgnoringCase && !(ctx.path === prefix || ctx.path.startsWith(`${prefix}/`))) {
+        throw new AppError(404, "not_found", `No route for ${ctx.method} ${ctx.path}; paths start with ${prefix} (lowercase).`);
+      }
+    }
+    return next();
+  };
+}
+
 /** Builds the Koa application (no listen), wiring middleware in the documented order. */
 export function buildApp(deps: AppDeps): Koa<AppState> {
   const app = new Koa<AppState>({ proxy: false });
@@ -39,6 +58,7 @@ export function buildApp(deps: AppDeps): Koa<AppState> {
   app.use(requestContext(deps.logger));
   app.use(under("/scim", scimInstrumentation(deps.metrics, deps.requestLog, deps.clock)));
   app.use(errorHandler());
+  app.use(canonicalPrefixCase(["/v1", "/scim/v2"]));
   app.use(jsonBody(deps.config.scim.bodyLimitBytes));
   app.use(ops.routes());
   app.use(under("/v1", adminAuth(deps.adminKey)));
