@@ -21,9 +21,14 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts `node --import tsx server/cli.ts serve` against a database and waits for /readyz. */
-export async function startServerProcess(databaseUrl: string, adminKey: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  databaseUrl: string,
+  adminKey: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean),
+): Promise<ServerProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server/cli.ts", "serve"], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/cli.ts", "serve"], {
     cwd: ROOT,
     env: {
       ...process.env,

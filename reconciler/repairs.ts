@@ -156,7 +156,7 @@ export async function repairTeamMemberships(rc: RepairContext, teamId: string, u
       const mapping = await loadCurrentMapping(sequelize, organizationId, tx);
       await remapUsersAfterMembershipChange({
         sequelize, transaction: tx, now, mapping, metrics: rc.metrics, actor: actorOf(rc),
-        tenant: { organizationId, enterpriseConnectionId: team.enterprise_connection_id, tokenId: null, rateLimit: 0 },
+        tenant: { organizationId, enterpriseConnectionId: team.enterprise_connection_id, tokenId: null, rateLimit: 0, mappingVersion: mapping.version },
       }, removed);
     }
     const { row, members } = await touchTeam(sequelize, tx, teamId, now);

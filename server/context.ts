@@ -7,6 +7,8 @@ export type Tenant = {
   enterpriseConnectionId: string;
   tokenId: string | null;
   rateLimit: number;
+  /** The organization's current mapping version when the request was authenticated (null = defaults). */
+  mappingVersion: number | null;
 };
 
 /** Per-request state; lives on ctx.state, never on a shared object. */

@@ -58,6 +58,7 @@ type TokenLookup = {
   token_hash: Buffer;
   last_used_at: Date | null;
   scim_rate_limit: number | null;
+  mapping_version: number | null;
 };
 
 const LAST_USED_GRANULARITY_MS = 60_000;
@@ -76,7 +77,9 @@ export async function authenticateScimToken(
   if (!presented.startsWith(TOKEN_PREFIX) || presented.length > 200) return undefined;
   const hash = hashToken(presented);
   const rows = await sequelize.query<TokenLookup>(
-    `SELECT t.id, t.organization_id, t.enterprise_connection_id, t.token_hash, t.last_used_at, o.scim_rate_limit
+    // The mapping version rides along so writes need no extra round trip to find their mapping.
+    `SELECT t.id, t.organization_id, t.enterprise_connection_id, t.token_hash, t.last_used_at, o.scim_rate_limit,
+            (SELECT max(a.version) FROM attribute_mappings a WHERE a.organization_id = t.organization_id) AS mapping_version
        FROM scim_tokens t JOIN organizations o ON o.id = t.organization_id
       WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
     { bind: [hash], type: QueryTypes.SELECT },
@@ -93,5 +96,6 @@ export async function authenticateScimToken(
     enterpriseConnectionId: row.enterprise_connection_id,
     tokenId: row.id,
     rateLimit: row.scim_rate_limit ?? defaultRateLimit,
+    mappingVersion: row.mapping_version,
   };
 }

@@ -24,6 +24,37 @@ export async function loadCurrentMapping(sequelize: Sequelize, organizationId: s
   return { version: latest.version, compiled: compileMappingCached(`${organizationId}:${latest.version}`, latest.mapping) };
 }
 
+/** Compiled mappings by organization and version: stored versions never change, so entries never go stale. */
+const compiledByVersion = new Map<string, CurrentMapping>();
+const COMPILED_CACHE_SIZE = 512;
+
+/**
+ * The mapping of a given version (the one the request's token lookup saw), compiled once per
+ * process; only a version this process has not seen yet costs a query.
+ */
+export async function mappingForVersion(
+  sequelize: Sequelize,
+  organizationId: string,
+  version: number | null,
+  transaction?: Transaction,
+): Promise<CurrentMapping> {
+  if (version === null) return { version: null, compiled: defaultCompiledMapping };
+  const key = `${organizationId}:${version}`;
+  const hit = compiledByVersion.get(key);
+  if (hit) return hit;
+  const rows = await select<{ mapping: unknown }>(
+    sequelize,
+    `SELECT mapping FROM attribute_mappings WHERE organization_id = $1 AND version = $2`,
+    [organizationId, version],
+    transaction,
+  );
+  if (!rows[0]) return loadCurrentMapping(sequelize, organizationId, transaction);
+  const loaded = { version, compiled: compileMappingCached(key, rows[0].mapping) };
+  if (compiledByVersion.size >= COMPILED_CACHE_SIZE) compiledByVersion.delete(compiledByVersion.keys().next().value!);
+  compiledByVersion.set(key, loaded);
+  return loaded;
+}
+
 /**
  * Evaluates a user's mapping. In the mapping context `groups` is the user's teams as
  * `{value: name, display: name}`, sorted by name so `groups[0]` is stable.

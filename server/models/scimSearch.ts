@@ -1,7 +1,7 @@
 import type { Sequelize } from "sequelize";
 import { compileFilterToSql, parseFilter, sortSqlFor } from "../scim/filter/index.ts";
 import type { ListQuery } from "../scim/listQuery.ts";
-import type { TeamRow, UserRow } from "./rows.ts";
+import type { MembershipRow, TeamRow, UserRow } from "./rows.ts";
 import { select } from "./sql.ts";
 
 type Searchable = { table: "users" | "teams"; alias: "u" | "t"; resourceType: "User" | "Group" };
@@ -18,6 +18,7 @@ async function search<Row extends object>(
   target: Searchable,
   organizationId: string,
   query: ListQuery,
+  extraColumns = "",
 ): Promise<{ rows: Row[]; total: number }> {
   const { alias, table } = target;
   const params: unknown[] = [organizationId];
@@ -27,23 +28,34 @@ async function search<Row extends object>(
     where += ` AND (${compiled.sql})`;
     params.push(...compiled.params);
   }
-  const [{ total }] = (await select<{ total: number }>(sequelize, `SELECT count(*)::int AS total FROM ${table} ${alias} WHERE ${where}`, params)) as [{ total: number }];
-  if (query.count === 0 || total < query.startIndex) return { rows: [], total };
+  const countAll = async () =>
+    (await select<{ total: number }>(sequelize, `SELECT count(*)::int AS total FROM ${table} ${alias} WHERE ${where}`, params))[0]!.total;
+  if (query.count === 0) return { rows: [], total: await countAll() };
   const direction = query.descending ? "DESC" : "ASC";
   const order = query.sortBy
     ? `${sortSqlFor(query.sortBy, target.resourceType)} ${direction} NULLS LAST, ${alias}.created_at, ${alias}.id`
     : `${alias}.created_at ${direction}, ${alias}.id ${direction}`;
   const rows = await select<Row>(
     sequelize,
-    `SELECT ${alias}.* FROM ${table} ${alias} WHERE ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+    `SELECT ${alias}.*${extraColumns} FROM ${table} ${alias} WHERE ${where} ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
     [...params, query.count, query.startIndex - 1],
   );
+  // A first page that is not full holds every match, so it is its own total: the IdP lookups
+  // (`userName eq …`) then cost one query instead of two.
+  const total = query.startIndex === 1 && rows.length < query.count ? rows.length : await countAll();
   return { rows, total };
 }
 
+/** A user's memberships as JSON, computed in the same query as the user (saves a round trip per page). */
+export const USER_MEMBERSHIPS_COLUMN = `,
+  (SELECT coalesce(json_agg(json_build_object('team_id', m.team_id, 'user_id', m.user_id, 'status', m.status, 'source', m.source,
+            'display_name', t.display_name) ORDER BY t.display_name, t.id), '[]'::json)
+     FROM team_memberships m JOIN teams t ON t.id = m.team_id AND t.deleted_at IS NULL
+    WHERE m.user_id = u.id) AS memberships`;
+
 /** GET /Users with filter, sort and paging. */
-export function searchUsers(sequelize: Sequelize, organizationId: string, query: ListQuery) {
-  return search<UserRow>(sequelize, USERS, organizationId, query);
+export function searchUsers(sequelize: Sequelize, organizationId: string, query: ListQuery, withMemberships: boolean) {
+  return search<UserRow & { memberships?: MembershipRow[] }>(sequelize, USERS, organizationId, query, withMemberships ? USER_MEMBERSHIPS_COLUMN : "");
 }
 
 /** GET /Groups with filter, sort and paging. */

@@ -1,5 +1,6 @@
 import type { Sequelize, Transaction } from "sequelize";
-import type { UserRow } from "./rows.ts";
+import type { MembershipRow, UserRow } from "./rows.ts";
+import { USER_MEMBERSHIPS_COLUMN } from "./scimSearch.ts";
 import { execute, select } from "./sql.ts";
 
 /** A live (not soft-deleted) user of the organization, optionally locked for update. */
@@ -15,6 +16,20 @@ export async function findUser(
     `SELECT * FROM users WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL${lock ? " FOR UPDATE" : ""}`,
     [organizationId, id],
     transaction,
+  );
+  return rows[0];
+}
+
+/** A live user with its memberships, read in one query (GET /Users/:id). */
+export async function findUserWithMemberships(
+  sequelize: Sequelize,
+  organizationId: string,
+  id: string,
+): Promise<(UserRow & { memberships: MembershipRow[] }) | undefined> {
+  const rows = await select<UserRow & { memberships: MembershipRow[] }>(
+    sequelize,
+    `SELECT u.*${USER_MEMBERSHIPS_COLUMN} FROM users u WHERE u.organization_id = $1 AND u.id = $2 AND u.deleted_at IS NULL`,
+    [organizationId, id],
   );
   return rows[0];
 }

@@ -7,7 +7,7 @@ import { SCIM_MEDIA_TYPE } from "../middleware/errorHandler.ts";
 import { createUser, deleteUser, patchUser, replaceUser, type UserCommandDeps } from "../commands/users/userCommands.ts";
 import { createGroup, deleteGroup, patchGroup, replaceGroup, type GroupCommandDeps } from "../commands/groups/groupCommands.ts";
 import type { Actor } from "../commands/audit.ts";
-import { findUser } from "../models/userQueries.ts";
+import { findUserWithMemberships } from "../models/userQueries.ts";
 import { findTeam, memberIdsOfTeams } from "../models/teamQueries.ts";
 import { membershipsOfUsers } from "../models/membershipQueries.ts";
 import { searchTeams, searchUsers } from "../models/scimSearch.ts";
@@ -59,9 +59,9 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     return applyProjection(presentScimGroup(row, members, deps.config.publicUrl), projection);
   };
   const listUsers = async (ctx: AppContext, query: ListQuery) => {
-    const { rows, total } = await searchUsers(sequelize, ctx.state.tenant!.organizationId, query);
-    const teams = excludesAttribute(query.projection, "groups") ? null : await membershipsOfUsers(sequelize, rows.map((r) => r.id));
-    const resources = rows.map((r) => applyProjection(presentScimUser(r, teams?.get(r.id) ?? null, deps.config.publicUrl), query.projection));
+    const withGroups = !excludesAttribute(query.projection, "groups");
+    const { rows, total } = await searchUsers(sequelize, ctx.state.tenant!.organizationId, query, withGroups);
+    const resources = rows.map((r) => applyProjection(presentScimUser(r, r.memberships ?? null, deps.config.publicUrl), query.projection));
     send(ctx, 200, listResponse(resources, total, query.startIndex, query.count > 0));
   };
   const listGroups = async (ctx: AppContext, query: ListQuery) => {
@@ -102,9 +102,9 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     send(ctx, 201, await userResource(result.row, projectionOf(ctx), result.memberships), result.row.version);
   });
   router.get("/Users/:id", async (ctx) => {
-    const row = await findUser(sequelize, ctx.state.tenant!.organizationId, ctx.params.id!);
+    const row = await findUserWithMemberships(sequelize, ctx.state.tenant!.organizationId, ctx.params.id!);
     if (!row) throw new NotFoundError("User", ctx.params.id);
-    send(ctx, 200, await userResource(row, projectionOf(ctx)), row.version);
+    send(ctx, 200, await userResource(row, projectionOf(ctx), row.memberships), row.version);
   });
   router.put("/Users/:id", async (ctx) => {
     const result = await replaceUser(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.params.id!, ctx.state.body, ifMatchOf(ctx));

@@ -11,7 +11,7 @@ import { parseGroupInput } from "../../scim/groupInput.ts";
 import { planGroupPatch } from "../../scim/patch/index.ts";
 import { recordEvent, type WebhookEventType } from "../../webhooks/outbox.ts";
 import { writeAudit, type Actor } from "../audit.ts";
-import { loadCurrentMapping } from "../userMapping.ts";
+import { mappingForVersion } from "../userMapping.ts";
 import { assertIfMatch, type UserCommandDeps } from "../users/userCommands.ts";
 import { remapUsersAfterMembershipChange } from "../users/userRemapper.ts";
 import type { UserWriteContext } from "../users/userWriter.ts";
@@ -28,7 +28,7 @@ async function contextFor(deps: GroupCommandDeps, transaction: Transaction, tena
     tenant,
     actor,
     now: deps.now(),
-    mapping: await loadCurrentMapping(deps.sequelize, tenant.organizationId, transaction),
+    mapping: await mappingForVersion(deps.sequelize, tenant.organizationId, tenant.mappingVersion, transaction),
     metrics: deps.metrics,
   };
 }

@@ -12,7 +12,7 @@ import { parseUserInput, type UserInput } from "../../scim/userInput.ts";
 import { etagOf } from "../../scim/presenters/scimUser.ts";
 import { recordEvent } from "../../webhooks/outbox.ts";
 import { writeAudit, type Actor } from "../audit.ts";
-import { loadCurrentMapping } from "../userMapping.ts";
+import { mappingForVersion } from "../userMapping.ts";
 import { writeUser, type UserWriteContext, type UserWriteResult } from "./userWriter.ts";
 
 /** What every user command needs from the process: passed in, never imported. */
@@ -35,7 +35,7 @@ async function contextFor(deps: UserCommandDeps, transaction: Transaction, tenan
     tenant,
     actor,
     now: deps.now(),
-    mapping: await loadCurrentMapping(deps.sequelize, tenant.organizationId, transaction),
+    mapping: await mappingForVersion(deps.sequelize, tenant.organizationId, tenant.mappingVersion, transaction),
     metrics: deps.metrics,
   };
 }

@@ -1,6 +1,7 @@
 import type { GroupRef } from "../../scim/userInput.ts";
 import { findTeamsByIdOrName } from "../../models/teamQueries.ts";
-import { membershipsOfUsers, upsertMemberships } from "../../models/membershipQueries.ts";
+import { upsertMemberships } from "../../models/membershipQueries.ts";
+import type { MembershipRow } from "../../models/rows.ts";
 import { execute } from "../../models/sql.ts";
 import type { UserWriteContext } from "./userWriter.ts";
 
@@ -11,7 +12,12 @@ import type { UserWriteContext } from "./userWriter.ts";
  * pushed group. Names that match no team are ignored (the team must be pushed first).
  * Returns whether any membership changed.
  */
-export async function applyUserGroupsAttribute(ctx: UserWriteContext, userId: string, groups: GroupRef[]): Promise<boolean> {
+export async function applyUserGroupsAttribute(
+  ctx: UserWriteContext,
+  userId: string,
+  groups: GroupRef[],
+  current: MembershipRow[],
+): Promise<boolean> {
   const { sequelize, transaction, tenant, now } = ctx;
   const wanted = groups.flatMap((g) => [g.value, g.display]).filter((v): v is string => v !== null);
   const teams = await findTeamsByIdOrName(sequelize, transaction, tenant.organizationId, wanted);
@@ -26,7 +32,6 @@ export async function applyUserGroupsAttribute(ctx: UserWriteContext, userId: st
       (group.display ? byKey.get(group.display.toLowerCase()) : undefined);
     if (teamId) desired.add(teamId);
   }
-  const current = (await membershipsOfUsers(sequelize, [userId], transaction)).get(userId) ?? [];
   const currentTeams = new Set(current.map((m) => m.team_id));
   let changed = false;
   for (const teamId of desired) {

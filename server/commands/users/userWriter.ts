@@ -79,37 +79,49 @@ function sameStoredState(before: UserRow, values: UserWrite): boolean {
 export async function writeUser(ctx: UserWriteContext, existing: UserRow | null, input: UserInput): Promise<UserWriteResult> {
   const { sequelize, transaction, tenant, now } = ctx;
   const userId = existing?.id ?? newId("user");
+  // The user's memberships as far as this write knows them; null once a change makes a reload necessary.
+  let memberships: MembershipRow[] | null;
   let row: UserRow;
   if (existing) {
-    const before = (await membershipsOfUsers(sequelize, [userId], transaction)).get(userId) ?? [];
-    const values = mappedColumns(ctx, input, before.map((m) => m.display_name));
+    memberships = (await membershipsOfUsers(sequelize, [userId], transaction)).get(userId) ?? [];
+    const values = mappedColumns(ctx, input, memberships.map((m) => m.display_name));
     row = sameStoredState(existing, values) ? existing : await updateUser(sequelize, transaction, userId, values, now);
   } else {
+    memberships = [];
     const values = mappedColumns(ctx, input, []);
     row = await insertUser(sequelize, transaction, { id: userId, organizationId: tenant.organizationId, connectionId: tenant.enterpriseConnectionId }, values, now);
   }
 
   let teamsChanged = false;
-  if (!existing || existing.external_id !== row.external_id) {
+  // A pending membership names a user by id or externalId; a brand-new id cannot have been named yet.
+  const claimable = existing ? existing.external_id !== row.external_id : row.external_id !== null;
+  if (claimable) {
     const claimed = await claimPendingMemberships(sequelize, transaction, { organizationId: tenant.organizationId, userId, externalId: row.external_id }, now);
     for (const teamId of claimed) {
       const added = await upsertMemberships(sequelize, transaction, { organizationId: tenant.organizationId, teamId, userIds: [userId], source: "group" }, now);
-      teamsChanged ||= added.length > 0;
+      if (added.length > 0) {
+        teamsChanged = true;
+        memberships = null;
+      }
     }
   }
   if (input.groups !== undefined) {
-    teamsChanged = (await applyUserGroupsAttribute(ctx, userId, input.groups)) || teamsChanged;
+    const current = memberships ?? (await membershipsOfUsers(sequelize, [userId], transaction)).get(userId) ?? [];
+    if (await applyUserGroupsAttribute(ctx, userId, input.groups, current)) {
+      teamsChanged = true;
+      memberships = null;
+    }
   }
   if (existing && existing.active !== row.active) {
     await setUserMembershipStatus(sequelize, transaction, userId, row.active ? "active" : "suspended", now);
+    memberships = null;
   }
 
-  let memberships = (await membershipsOfUsers(sequelize, [userId], transaction)).get(userId) ?? [];
+  memberships ??= (await membershipsOfUsers(sequelize, [userId], transaction)).get(userId) ?? [];
   if (teamsChanged) row = await remapAfterTeamChange(ctx, row, input, memberships, existing !== null && row.version === existing.version);
 
   const event = eventFor(existing, row, teamsChanged);
   if (event) {
-    memberships = (await membershipsOfUsers(sequelize, [userId], transaction)).get(userId) ?? memberships;
     await recordEvent(sequelize, transaction, {
       organizationId: tenant.organizationId,
       type: event,
