@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -20,7 +20,8 @@ const REDACTED_PATHS = [
   "*.body",
 ];
 
-/** Creates the process logger (JSON lines on stdout). */
-export function createLogger(level: string, name = "rollcall"): Logger {
-  return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } });
+/** Creates the process logger (JSON lines on stdout, or on the given stream). */
+export function createLogger(level: string, name = "rollcall", destination?: DestinationStream): Logger {
+  const options = { name, level, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -33,7 +33,7 @@ export async function startTestService(
   return startService({
     ...options,
     config,
-    logger: createLogger(config.logLevel),
+    logger: options.logger ?? createLogger(config.logLevel),
     print: () => {},
   });
 }

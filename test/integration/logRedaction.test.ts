@@ -1,0 +1,33 @@
+import { expect } from "chai";
+import { Writable } from "node:stream";
+import { shared } from "../helpers/rootHooks.ts";
+import { startTestService, TEST_ADMIN_KEY } from "../helpers/testService.ts";
+import { admin, request, scim } from "../helpers/http.ts";
+import { createOrgWithToken, scimUserBody } from "../helpers/factories.ts";
+import { createLogger } from "../../server/logger.ts";
+
+describe("logs", () => {
+  it("never contain a SCIM token, the admin key or a password, even at trace level", async function () {
+    this.timeout(30_000);
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    const service = await startTestService(shared.databaseUrl, { logger: createLogger("trace", "rollcall", sink) });
+    try {
+      const url = service.url!;
+      const { token } = await createOrgWithToken(url);
+      await scim(url, token, "POST", "/Users", scimUserBody({ password: "pw-should-never-appear" }));
+      await scim(url, `${token}x`, "GET", "/Users");
+      await request(url, "GET", "/v1/organizations", { token: "wrong-admin-key-0123456789" });
+      await admin(url, "GET", "/v1/nope");
+      await scim(url, token, "POST", "/Users", { broken: true });
+    } finally {
+      await service.stop();
+    }
+    const log = lines.join("");
+    expect(lines.length).to.be.greaterThan(10);
+    expect(log).to.not.include(TEST_ADMIN_KEY);
+    expect(log).to.not.match(/scim_[A-Za-z0-9_-]{43}/);
+    expect(log).to.not.include("pw-should-never-appear");
+    expect(log).to.not.include("wrong-admin-key-0123456789");
+  });
+});
