@@ -38,12 +38,14 @@ export type AttemptRecord = {
  *   same subject to the same endpoint is pending (queued, leased or waiting for a retry), later
  *   ones wait. Deliveries without a subject are not ordered.
  * - Time is the injected clock's ($1), never the database's now(), so tests drive retries.
+ * - The due scan walks webhook_deliveries_due_idx in time order and stops at LIMIT; a deleted
+ *   endpoint is filtered only in the outer UPDATE (locked, not leased, swept by housekeeping), because
+ *   joining endpoints inside the scan made the planner read every pending row on each claim.
  */
 const CLAIM = `
   WITH due AS (
     SELECT d.id
       FROM webhook_deliveries d
-      JOIN webhook_endpoints endpoint ON endpoint.id = d.endpoint_id AND endpoint.deleted_at IS NULL
      WHERE d.status = 'pending' AND d.next_attempt_at <= $1
        AND NOT EXISTS (
          SELECT 1 FROM webhook_deliveries earlier
@@ -58,7 +60,7 @@ const CLAIM = `
   UPDATE webhook_deliveries w
      SET attempt_count = w.attempt_count + 1, last_attempt_at = $1, next_attempt_at = $2
     FROM due, events ev, webhook_endpoints e
-   WHERE w.id = due.id AND ev.id = w.event_id AND e.id = w.endpoint_id
+   WHERE w.id = due.id AND ev.id = w.event_id AND e.id = w.endpoint_id AND e.deleted_at IS NULL
   RETURNING w.id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload, e.url, e.secret,
             w.next_attempt_at AS lease`;
 
@@ -126,6 +128,15 @@ export async function failDeliveriesOfDeletedEndpoints(sequelize: Sequelize, now
       WHERE e.id = d.endpoint_id AND e.deleted_at IS NOT NULL AND d.status = 'pending'`,
     { bind: [now] },
   );
+}
+
+/**
+ * Refreshes the planner statistics of webhook_deliveries. The claim's plan (walk the due index in
+ * time order, stop at LIMIT) relies on them; after a burst (an IdP bulk push) autovacuum may not
+ * have analyzed yet, and with "few rows" estimates Postgres sorts the whole backlog on every claim.
+ */
+export async function analyzeDeliveries(sequelize: Sequelize): Promise<void> {
+  await sequelize.query(`ANALYZE webhook_deliveries`);
 }
 
 /** Deliveries still to be delivered (queued, leased or waiting for a retry), for the outbox gauge. */

@@ -6,7 +6,7 @@ import type { Metrics } from "../metrics.ts";
 import type { WorkerFactory } from "../main.ts";
 import { newId } from "../ids.ts";
 import { nextAttemptAt } from "./backoff.ts";
-import { claimDue, countPending, failDeliveriesOfDeletedEndpoints, recordAttempts, type AttemptRecord, type ClaimedDelivery } from "./deliveryStore.ts";
+import { analyzeDeliveries, claimDue, countPending, failDeliveriesOfDeletedEndpoints, recordAttempts, type AttemptRecord, type ClaimedDelivery } from "./deliveryStore.ts";
 import { WebhookSender } from "./sender.ts";
 
 /** What the dispatcher needs; a test can hand two of these separate pools on one database. */
@@ -23,7 +23,7 @@ export type DispatcherOptions = {
   batchSize?: number;
   /** Batches in flight at once, so one slow endpoint does not stall everyone else's deliveries. */
   maxBatches?: number;
-  /** Sleep between polls when nothing was due. */
+  /** Longest sleep between polls when nothing is due (the sleep starts short and doubles while idle). */
   idleMs?: number;
   /** How often the outbox gauge is refreshed (and stranded deliveries ended) while running. */
   housekeepingIntervalMs?: number;
@@ -45,6 +45,9 @@ export type Dispatcher = {
 /** Margin on top of the request timeout before a claim is considered abandoned (crash mid-send). */
 const LEASE_MARGIN_MS = 60_000;
 const ERROR_BACKOFF_MS = 2_000;
+const ANALYZE_MIN_GROWTH = 1_000;
+/** First sleep after an empty poll: right after work, new events are likely, so look again soon. */
+const MIN_IDLE_MS = 10;
 
 /** Creates a webhook dispatcher: claim due deliveries → commit → send → record, at least once. */
 export function createDispatcher(deps: DispatcherDeps, options: DispatcherOptions = {}): Dispatcher {
@@ -82,9 +85,18 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
     return claimDue(sequelize, now, new Date(now.getTime() + leaseMs), batchSize);
   };
 
+  let pendingAtLastAnalyze = 0;
   const housekeeping = async (): Promise<void> => {
     await failDeliveriesOfDeletedEndpoints(sequelize, clock.now());
-    metrics.webhookOutboxPending.set(await countPending(sequelize));
+    const pending = await countPending(sequelize);
+    metrics.webhookOutboxPending.set(pending);
+    // A backlog that more than doubled since the last ANALYZE gets fresh statistics (see analyzeDeliveries);
+    // once it drains, growth is measured from the smaller size.
+    if (pending < pendingAtLastAnalyze / 2) pendingAtLastAnalyze = pending;
+    if (pending - pendingAtLastAnalyze > Math.max(ANALYZE_MIN_GROWTH, pendingAtLastAnalyze)) {
+      pendingAtLastAnalyze = pending;
+      await analyzeDeliveries(sequelize).catch((error: unknown) => logger.warn({ err: error }, "could not analyze webhook_deliveries"));
+    }
   };
 
   let running = false;
@@ -117,6 +129,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
 
   const pollLoop = async (): Promise<void> => {
     let housekeepingDueAt = 0;
+    let idleDelay = MIN_IDLE_MS;
     while (running) {
       try {
         if (Date.now() >= housekeepingDueAt) {
@@ -130,9 +143,11 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
         const batch = await claim();
         if (batch.length > 0) {
           track(batch);
+          idleDelay = MIN_IDLE_MS;
           continue;
         }
-        await pause(idleMs, [...inFlight]);
+        await pause(idleDelay, [...inFlight]);
+        idleDelay = Math.min(idleDelay * 2, idleMs);
       } catch (error) {
         logger.error({ err: error }, "webhook dispatcher poll failed");
         await pause(ERROR_BACKOFF_MS);

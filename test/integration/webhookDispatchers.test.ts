@@ -141,6 +141,30 @@ describe("webhook dispatchers: sharing work, crash safety, the background worker
       const res = await admin(service.url!, "GET", `/v1/organizations/${orgId}/webhook_deliveries?status=failed`);
       expect(res.body.data.map((d: { event_id: string }) => d.event_id)).to.deep.equal([msgId]);
     });
+
+    it("after a burst, housekeeping sets the outbox gauge and refreshes the planner statistics of the queue", async () => {
+      const orgId = await createOrgAndEndpoint(service.url!, receiver.url);
+      const metrics = createMetrics({ defaultMetrics: false });
+      const deps = service.deps;
+      const local = createDispatcher({ sequelize: sequelize(), logger: deps.logger, metrics, clock, config: deps.config });
+      const lastAnalyze = async () =>
+        (await sequelize().query<{ n: number }>(`SELECT analyze_count + autoanalyze_count AS n FROM pg_stat_user_tables WHERE relname = 'webhook_deliveries'`, { type: QueryTypes.SELECT }))[0]!.n;
+      try {
+        const before = await lastAnalyze();
+        await sequelize().transaction(async (t) => {
+          for (let i = 0; i < 1_100; i++) {
+            await recordEvent(sequelize(), t, { organizationId: orgId, type: "scimUser.updated", subjectId: `user_${i}`, data: {} }, clock.now());
+          }
+        });
+        await local.housekeeping();
+        expect((await metrics.webhookOutboxPending.get()).values[0]!.value).to.equal(await pendingCount(sequelize(), orgId));
+        expect(await pendingCount(sequelize(), orgId)).to.equal(1_100);
+        expect(await lastAnalyze()).to.be.above(before);
+      } finally {
+        await local.stop();
+        await sequelize().query(`UPDATE webhook_deliveries SET status = 'failed' WHERE organization_id = $1 AND status = 'pending'`, { bind: [orgId] });
+      }
+    });
   });
 
   it("runs as a background worker of the service and reports Prometheus metrics", async () => {
