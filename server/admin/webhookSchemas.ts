@@ -14,11 +14,13 @@ const webhookUrl = z
   .refine((value) => !URL.canParse(value) || ["http:", "https:"].includes(new URL(value).protocol), "must use http or https")
   .refine((value) => !URL.canParse(value) || new URL(value).hostname !== "", "must name a host");
 
+/** POST …/webhook_endpoints: an http(s) URL and an optional event filter (empty = every event). */
 export const createWebhookEndpointBody = z.strictObject({
   url: webhookUrl,
   events: z.array(eventType).max(WEBHOOK_EVENT_TYPES.length * 2, "lists too many event types").default([]),
 });
 
+/** GET …/webhook_deliveries: keyset page plus status and endpoint filters. */
 export const webhookDeliveriesQuery = listQuery.extend({
   status: z.enum(["pending", "succeeded", "failed"]).optional(),
   endpoint_id: z.string().min(1).max(64).optional(),

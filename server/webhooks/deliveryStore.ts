@@ -77,7 +77,7 @@ export async function claimDue(sequelize: Sequelize, now: Date, leaseUntil: Date
  * One statement per batch: the attempts go into the log and the deliveries move on. A success is
  * always recorded (the consumer has the event). A failure only reschedules a delivery this
  * dispatcher still holds (next_attempt_at still equals its lease): if the lease ran out and someone
- * else claimed it, or an admin retried it, their schedule wins. Nothing leaves a terminal status.
+ * else claimed it, or an admin retried it, their schedule wins. Recording never reopens a finished delivery.
  */
 const RECORD = `
   WITH r AS (

@@ -18,6 +18,7 @@ export type DispatcherDeps = {
   config: { webhooks: Config["webhooks"] };
 };
 
+/** Tuning knobs; the defaults are what `rollcall serve` and `rollcall dispatch` run with. */
 export type DispatcherOptions = {
   /** Deliveries claimed per query. */
   batchSize?: number;
@@ -31,6 +32,7 @@ export type DispatcherOptions = {
   random?: () => number;
 };
 
+/** One dispatcher; several (in one or many processes) can share a database. */
 export type Dispatcher = {
   /** Claims one batch of due deliveries, sends them, records the attempts; returns how many were attempted. */
   runOnce(): Promise<number>;

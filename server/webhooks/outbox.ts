@@ -1,6 +1,7 @@
 import type { Sequelize, Transaction } from "sequelize";
 import { newId } from "../ids.ts";
 
+/** The event types of SPEC "Webhooks". */
 export type WebhookEventType =
   | "scimUser.provisioned"
   | "scimUser.deprovisioned"
