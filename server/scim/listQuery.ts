@@ -66,7 +66,8 @@ export function parseListQuery(source: Record<string, unknown>, maxResults: numb
   }
   return {
     filter: q.filter,
-    startIndex: Math.max(1, q.startIndex ?? 1),
+    // Past any row count an index only has to stay a valid OFFSET (bigint): 1e20 is an empty page, not a 500.
+    startIndex: Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, q.startIndex ?? 1)),
     count: Math.min(maxResults, Math.max(0, q.count ?? maxResults)),
     sortBy: q.sortBy,
     descending: sortOrder === "descending",
