@@ -37,6 +37,13 @@ function connectionLost(error: unknown): boolean {
   );
 }
 
+/**
+ * PostgreSQL data exceptions that only a value from the request can cause: U+0000 in text
+ * (22021), \u0000 or an unpaired surrogate escape in jsonb (22P05, 22P02), a number beyond the
+ * column's type (22003). The client can fix these, so they are a 400, not a 500.
+ */
+const INVALID_VALUE_CODES = new Set(["22021", "22P05", "22P02", "22003"]);
+
 function describeZodError(error: ZodError): ValidationError {
   const first = error.issues[0];
   const field = first ? first.path.map(String).join(".") : "";
@@ -72,6 +79,9 @@ export function toAppError(error: unknown): AppError {
   const code = causeCode(error);
   if (error instanceof ConnectionError || error instanceof TimeoutError || (code && UNAVAILABLE_CODES.has(code)) || (!code && connectionLost(error))) {
     return new ServiceUnavailableError(undefined, error);
+  }
+  if (error instanceof DatabaseError && code && INVALID_VALUE_CODES.has(code)) {
+    return new ValidationError("A value in the request cannot be stored or compared (it contains U+0000, an unpaired surrogate, or a number out of range).");
   }
   if (error instanceof DatabaseError && code === "57014") {
     return new ServiceUnavailableError("The database took too long to answer; retry shortly.", error);
