@@ -1,3 +1,4 @@
+import type { UserRow } from "../server/models/rows.ts";
 /*
  * The pure half of the reconciler: given stored rows, decide what is wrong and how a repair would
  * fix it. No database, no HTTP: the job feeds it batches, and repairs call it again on freshly
@@ -21,17 +22,11 @@ export function stableJson(value: unknown): string {
 }
 
 /** The mapped columns of a user, keyed by column name. */
-export type MappedColumns = {
-  email_address: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  app_external_id: string | null;
-  organization_role: string;
-  public_metadata: Record<string, unknown>;
-  private_metadata: Record<string, unknown>;
-  mapping_errors: unknown[];
-  mapping_version: number | null;
-};
+export type MappedColumns = Pick<
+  UserRow,
+  | "email_address" | "first_name" | "last_name" | "app_external_id" | "organization_role" | "public_metadata"
+  | "private_metadata" | "mapping_errors" | "mapping_version"
+>;
 
 const MAPPED_KEYS: (keyof MappedColumns)[] = [
   "email_address", "first_name", "last_name", "app_external_id", "organization_role",

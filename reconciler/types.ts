@@ -1,3 +1,4 @@
+import type { UserRow } from "../server/models/rows.ts";
 import type { MappingResult } from "../mapping/index.ts";
 
 /** Every kind of finding a reconcile run reports, in the order the summary lists them. */
@@ -39,22 +40,11 @@ export type Finding = {
 };
 
 /** A users row as the planner needs it. */
-export type UserSnapshot = {
-  id: string;
-  enterprise_connection_id: string;
-  email_address: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  app_external_id: string | null;
-  organization_role: string;
-  public_metadata: Record<string, unknown>;
-  private_metadata: Record<string, unknown>;
-  scim_resource: Record<string, unknown>;
-  mapping_version: number | null;
-  mapping_errors: unknown[];
-  active: boolean;
-  deleted_at: Date | null;
-};
+export type UserSnapshot = Pick<
+  UserRow,
+  | "id" | "enterprise_connection_id" | "email_address" | "first_name" | "last_name" | "app_external_id" | "organization_role"
+  | "public_metadata" | "private_metadata" | "scim_resource" | "mapping_version" | "mapping_errors" | "active" | "deleted_at"
+>;
 
 /** A team_memberships row joined with its team (deleted teams included). */
 export type MembershipSnapshot = {

@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,6 +10,7 @@ import { createOrgWithToken, scimUserBody } from "../helpers/factories.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
 import { TEST_ADMIN_KEY } from "../helpers/testService.ts";
 import { createDispatcher } from "../../server/webhooks/dispatcher.ts";
+import { freePort } from "../helpers/freePort.ts";
 
 const base = () => shared.service.url!;
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -35,16 +35,6 @@ async function deliver(receiver: WebhookReceiver, count: number): Promise<void> 
     if ((await dispatcher.runOnce()) === 0) await new Promise((r) => setTimeout(r, 50));
   }
   await dispatcher.stop();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe("SCIM changes as webhooks", () => {

@@ -11,8 +11,7 @@ import { parseGroupInput } from "../../scim/groupInput.ts";
 import { planGroupPatch } from "../../scim/patch/index.ts";
 import { recordEvent, type WebhookEventType } from "../../webhooks/outbox.ts";
 import { writeAudit, type Actor } from "../audit.ts";
-import { mappingForVersion } from "../userMapping.ts";
-import { assertIfMatch, type UserCommandDeps } from "../users/userCommands.ts";
+import { assertIfMatch, contextFor, type UserCommandDeps } from "../users/userCommands.ts";
 import { remapUsersAfterMembershipChange } from "../users/userRemapper.ts";
 import type { UserWriteContext } from "../users/userWriter.ts";
 import { addMembers, countMembers, removeMembers, replaceMembers, type MemberChange } from "./memberSync.ts";
@@ -20,18 +19,6 @@ import { addMembers, countMembers, removeMembers, replaceMembers, type MemberCha
 export type GroupCommandDeps = UserCommandDeps & { pendingTtlMs: number };
 
 export type GroupWriteResult = { row: TeamRow };
-
-async function contextFor(deps: GroupCommandDeps, transaction: Transaction, tenant: Tenant, actor: Actor): Promise<UserWriteContext> {
-  return {
-    sequelize: deps.sequelize,
-    transaction,
-    tenant,
-    actor,
-    now: deps.now(),
-    mapping: await mappingForVersion(deps.sequelize, tenant.organizationId, tenant.mappingVersion, transaction),
-    metrics: deps.metrics,
-  };
-}
 
 /** Group names are unique per organization (case-insensitive); OneLogin matches teams by name. */
 async function assertNameFree(ctx: UserWriteContext, name: string, selfId: string | null): Promise<void> {

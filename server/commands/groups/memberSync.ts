@@ -24,6 +24,16 @@ async function resolve(ctx: UserWriteContext, values: string[]): Promise<{ userI
   return { userIds: [...userIds], unknown };
 }
 
+/** Records member values that name no user yet, until the TTL runs out. */
+function keepPending(ctx: UserWriteContext, teamId: string, values: string[], pendingTtlMs: number): Promise<void> {
+  return addPendingMemberships(ctx.sequelize, ctx.transaction, {
+    organizationId: ctx.tenant.organizationId,
+    teamId,
+    values,
+    expiresAt: new Date(ctx.now.getTime() + pendingTtlMs),
+  }, ctx.now);
+}
+
 /**
  * Adds members; a value that names no user is not an error (IdP traffic arrives out of order):
  * it is kept as a pending membership and applied when that user arrives.
@@ -31,12 +41,7 @@ async function resolve(ctx: UserWriteContext, values: string[]): Promise<{ userI
 export async function addMembers(ctx: UserWriteContext, teamId: string, values: string[], pendingTtlMs: number): Promise<MemberChange> {
   const { userIds, unknown } = await resolve(ctx, values);
   const added = await upsertMemberships(ctx.sequelize, ctx.transaction, { organizationId: ctx.tenant.organizationId, teamId, userIds, source: "group" }, ctx.now);
-  await addPendingMemberships(ctx.sequelize, ctx.transaction, {
-    organizationId: ctx.tenant.organizationId,
-    teamId,
-    values: unknown,
-    expiresAt: new Date(ctx.now.getTime() + pendingTtlMs),
-  }, ctx.now);
+  await keepPending(ctx, teamId, unknown, pendingTtlMs);
   return { added, removed: [], pending: unknown };
 }
 
@@ -57,12 +62,7 @@ export async function replaceMembers(ctx: UserWriteContext, teamId: string, valu
   const removed = drop.length > 0 ? await deleteMemberships(ctx.sequelize, ctx.transaction, teamId, drop) : [];
   const added = await upsertMemberships(ctx.sequelize, ctx.transaction, { organizationId: ctx.tenant.organizationId, teamId, userIds, source: "group" }, ctx.now);
   await deletePendingMemberships(ctx.sequelize, ctx.transaction, teamId, null);
-  await addPendingMemberships(ctx.sequelize, ctx.transaction, {
-    organizationId: ctx.tenant.organizationId,
-    teamId,
-    values: unknown,
-    expiresAt: new Date(ctx.now.getTime() + pendingTtlMs),
-  }, ctx.now);
+  await keepPending(ctx, teamId, unknown, pendingTtlMs);
   return { added, removed, pending: unknown };
 }
 

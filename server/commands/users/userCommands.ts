@@ -28,7 +28,8 @@ export function assertIfMatch(ifMatch: string | undefined, version: number): voi
   if (!tags.some((t) => strip(t) === strip(current))) throw new PreconditionFailedError();
 }
 
-async function contextFor(deps: UserCommandDeps, transaction: Transaction, tenant: Tenant, actor: Actor): Promise<UserWriteContext> {
+/** The per-request write context: one transaction, the actor, the time and the tenant's mapping. */
+export async function contextFor(deps: UserCommandDeps, transaction: Transaction, tenant: Tenant, actor: Actor): Promise<UserWriteContext> {
   return {
     sequelize: deps.sequelize,
     transaction,
