@@ -83,10 +83,14 @@ describe("reconciler planner: mapping drift", () => {
   });
 
   it("reports a mapping that still fails as drift without a repair (re-evaluating gives the same errors)", () => {
-    const first = driftOf(user({ mapping_version: 2 }), [membership({ team_name: "Engineering" })], roleMapping)!;
+    // A raw source value that is not a role key is an evaluation error on every run.
+    const failing = expected({ version: 2, compiled: compileMapping({ title: "organization_role" }) });
+    const resource = { ...user().scim_resource, title: "Engineer" };
+    const first = driftOf(user({ mapping_version: 2, scim_resource: resource }), [], failing)!;
     expect(first.reason).to.equal("fields_differ");
     const errors = first.expected.mapping_errors;
-    const settled = driftOf(user({ mapping_version: 2, mapping_errors: errors as unknown[] }), [membership({ team_name: "Engineering" })], roleMapping);
+    expect(errors).to.have.length(1);
+    const settled = driftOf(user({ mapping_version: 2, scim_resource: resource, mapping_errors: errors as unknown[] }), [], failing);
     expect(settled).to.deep.include({ reason: "mapping_errors", action: null });
   });
 
