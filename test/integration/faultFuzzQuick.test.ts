@@ -1,0 +1,32 @@
+import { expect } from "chai";
+import { shared } from "../helpers/rootHooks.ts";
+import { loadFuzzCorpus } from "../faults/support/fuzzCorpus.ts";
+import { createFuzzGenerator } from "../faults/support/fuzzGenerator.ts";
+import { formatHistogram, runFuzz } from "../faults/support/fuzzRunner.ts";
+import { healthAfterFuzz, setUpFuzzTargets } from "../faults/support/fuzzSetup.ts";
+import { createRng, runSeed } from "../faults/support/random.ts";
+
+describe("fault (quick): HTTP fuzz of the SCIM API", () => {
+  it("answers 5,000 random and mutated SCIM requests without a 5xx, with SCIM error bodies, and stays healthy", async function () {
+    this.timeout(60_000);
+    const base = shared.service.url!;
+    const seed = runSeed();
+    const targets = await setUpFuzzTargets(base);
+    const report = await runFuzz({
+      baseUrl: base,
+      targets,
+      generator: createFuzzGenerator(loadFuzzCorpus(), createRng(seed)),
+      total: 5_000,
+      concurrency: 16,
+      timeLimitMs: 40_000,
+    });
+    console.log(`      seed ${seed}: ${report.sent} requests in ${report.durationMs} ms: ${formatHistogram(report.histogram)} ` +
+      `(${report.protocolRejections} rejected by Node's HTTP parser); ${report.crossTenantAttempts} aimed at the other org`);
+    expect(report.serverErrorCount, `5xx answers, e.g.:\n${report.serverErrors.join("\n")}`).to.equal(0);
+    expect(report.transportErrors, "requests without an HTTP answer").to.deep.equal({});
+    expect(report.missingScimErrorBody.length, `errors without the SCIM body, e.g.:\n${report.missingScimErrorBody.join("\n")}`).to.equal(0);
+    expect(report.crossTenantHits.length, `2xx across tenants:\n${report.crossTenantHits.join("\n")}`).to.equal(0);
+    expect(report.sent, "requests answered within the time limit").to.equal(5_000);
+    expect(await healthAfterFuzz(base, targets.token)).to.deep.equal({ healthz: 200, readyz: 200, create: 201, read: 200 });
+  });
+});
