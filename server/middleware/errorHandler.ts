@@ -83,6 +83,10 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof DatabaseError && code && INVALID_VALUE_CODES.has(code)) {
     return new ValidationError("A value in the request cannot be stored or compared (it contains U+0000, an unpaired surrogate, or a number out of range).");
   }
+  if (error instanceof DatabaseError && (code === "40P01" || code === "40001")) {
+    // Still deadlocked after the transaction retries (server/db/database.ts): nothing was written; retrying works.
+    return new ServiceUnavailableError("The request collided with a concurrent change to the same resources; retry shortly.", error);
+  }
   if (error instanceof DatabaseError && code === "57014") {
     return new ServiceUnavailableError("The database took too long to answer; retry shortly.", error);
   }
