@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "../../helpers/freePort.ts";
 import { TEST_ADMIN_KEY } from "../../helpers/testService.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
@@ -24,18 +24,6 @@ export type ChildServer = {
   /** SIGTERM, then SIGKILL after a grace period: for the end of a test. */
   stop(): Promise<void>;
 };
-
-/** A port that is free right now on 127.0.0.1 (the child binds it a moment later). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls /readyz until it answers 200; throws with the child's output after `timeoutMs`. */
 export async function waitReady(url: string, timeoutMs: number, isAlive: () => boolean = () => true): Promise<void> {
