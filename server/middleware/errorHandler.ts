@@ -133,7 +133,8 @@ export function errorHandler() {
       }
     } catch (thrown) {
       const error = toAppError(thrown);
-      if (error.status >= 500) {
+      // 501 is a designed answer (e.g. Bulk is not supported), not a server fault.
+      if (error.status >= 500 && error.status !== 501) {
         ctx.state.log.error({ err: error.cause ?? thrown, code: error.code }, "request failed");
       } else {
         ctx.state.log.info({ code: error.code, status: error.status, detail: error.message }, "request rejected");

@@ -168,6 +168,10 @@ describe("SCIM Users", () => {
       expect(pr.body.totalResults).to.equal(1);
       const not = await scim(base(), token, "GET", filter(`userName sw "${tag}" and not (title pr)`));
       expect(not.body.totalResults).to.equal(2);
+      const work = await scim(base(), token, "GET", filter(`emails[type eq "work"].value eq "${tag}.1@acme.com"`));
+      expect(work.body.totalResults).to.equal(1);
+      const home = await scim(base(), token, "GET", filter(`emails[type eq "home"].value eq "${tag}.1@acme.com"`));
+      expect(home.body.totalResults).to.equal(0);
       const page = await scim(base(), token, "GET", `${filter(`userName sw "${tag}"`)}&startIndex=2&count=1&sortBy=userName`);
       expect(page.body).to.include({ totalResults: 3, startIndex: 2, itemsPerPage: 1 });
       expect(page.body.Resources[0].userName).to.equal(`${tag}.1@acme.com`);

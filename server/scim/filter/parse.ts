@@ -107,11 +107,43 @@ function protectBackslashes(text: string): string {
   return out;
 }
 
+const SUB_ATTRIBUTE_COMPARISON = /^\.([A-Za-z][\w$-]*)\s+(?:pr\b|(?:eq|ne|co|sw|ew|gt|lt|ge|le)\s+(?:"(?:[^"\\]|\\.)*"|[^\s()]+))/i;
+
+/**
+ * IdPs send `emails[type eq "work"].value eq "x"` (PATCH path syntax inside a filter). The library
+ * reads it as two independent conditions, which could be met by two different emails; rewrite it
+ * as `emails[(type eq "work") and value eq "x"]` so both apply to the same element.
+ */
+export function foldValuePathComparisons(text: string): string {
+  let inString = false;
+  let open = -1;
+  for (let i = 0; i < text.length; i++) {
+    const character = text.charAt(i);
+    if (inString) {
+      if (character === "\\") i++;
+      else if (character === '"') inString = false;
+      continue;
+    }
+    if (character === '"') inString = true;
+    else if (character === "[") open = i;
+    else if (character === "]" && open >= 0) {
+      const match = SUB_ATTRIBUTE_COMPARISON.exec(text.slice(i + 1));
+      if (match) {
+        const comparison = match[0].slice(1);
+        const folded = `${text.slice(0, open)}[(${text.slice(open + 1, i)}) and ${comparison}]`;
+        return folded + foldValuePathComparisons(text.slice(i + 1 + match[0].length));
+      }
+      open = -1;
+    }
+  }
+  return text;
+}
+
 function parseText(text: string): FilterNode {
   // The library's string pattern lets "\n" match two alternatives, which backtracks
   // exponentially on unterminated strings. "\r" is whitespace between tokens just like "\n" and
   // equally invalid inside a JSON string, so swapping it changes no result, only the run time.
-  const safe = protectBackslashes(text).replace(/\n/g, "\r");
+  const safe = protectBackslashes(foldValuePathComparisons(text)).replace(/\n/g, "\r");
   try {
     return parse(safe);
   } catch (error) {
