@@ -1,5 +1,6 @@
 import type { Sequelize, Transaction } from "sequelize";
 import { select } from "../server/models/sql.ts";
+import { writeTransaction } from "../server/db/transactions.ts";
 
 /**
  * How a run talks to the database while it holds its organization's lock. Every query of the run
@@ -64,7 +65,7 @@ export async function withOrgLock<T>(sequelize: Sequelize, organizationId: strin
         return { acquired: false, reason: "locked_by_another_process" };
       }
       const exec: RunExecutor = hasDedicatedLockConnection(sequelize)
-        ? { readTx: null, write: (work) => sequelize.transaction((tx) => work(tx)) }
+        ? { readTx: null, write: (work) => writeTransaction(sequelize, (tx) => work(tx)) }
         : { readTx: lockTx, write: (work) => sequelize.transaction({ transaction: lockTx }, (tx) => work(tx)) };
       value = await fn(exec);
     } catch (error) {

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
-import { Sequelize, type Transaction, type TransactionOptions } from "sequelize";
+import { Sequelize } from "sequelize";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 
@@ -15,47 +15,6 @@ export type Database = {
 
 // node-postgres returns int8 (bigint, count(*)) as strings by default; every int8 we use fits a JS number.
 pg.types.setTypeParser(20, (value: string) => Number.parseInt(value, 10));
-
-/** SQLSTATEs after which the same transaction, run again from its start, can succeed. */
-const RETRYABLE_CODES = new Set(["40P01", "40001"]);
-const TRANSACTION_ATTEMPTS = 4;
-
-function sqlState(error: unknown): string | undefined {
-  const wrapped = error as { parent?: { code?: unknown }; original?: { code?: unknown } } | null;
-  const code = wrapped?.parent?.code ?? wrapped?.original?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-/**
- * Writers that take the same rows and advisory locks in different orders (a user PATCH and a group
- * PATCH touching that user, found by the fault fuzz) can deadlock; PostgreSQL then aborts one of
- * them (40P01), which reached the IdP as a 500. A managed top-level transaction holds all of its
- * work in its callback and rolled back completely, so it is run again, up to 4 attempts with jitter.
- * Nested (savepoint) transactions are left alone: the deadlock aborted their parent as well.
- */
-function retryDeadlockedTransactions(sequelize: Sequelize): void {
-  const original = sequelize.transaction.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
-  const managed = async (options: TransactionOptions, work: (tx: Transaction) => Promise<unknown>): Promise<unknown> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await original(options, work);
-      } catch (error) {
-        const code = sqlState(error);
-        if (attempt >= TRANSACTION_ATTEMPTS || !code || !RETRYABLE_CODES.has(code)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
-      }
-    }
-  };
-  Object.defineProperty(sequelize, "transaction", {
-    value: (...args: unknown[]) => {
-      const work = args.find((a): a is (tx: Transaction) => Promise<unknown> => typeof a === "function");
-      const options = (typeof args[0] === "object" && args[0] !== null ? args[0] : {}) as TransactionOptions;
-      return work && !options.transaction ? managed(options, work) : original(...args);
-    },
-    configurable: true,
-    writable: true,
-  });
-}
 
 /** Builds a Sequelize instance for a postgres:// URL with the configured pool. */
 export function createSequelize(url: string, config: Config, logger: Logger, poolMax = config.pool.max): Sequelize {
@@ -72,7 +31,6 @@ export function createSequelize(url: string, config: Config, logger: Logger, poo
     },
     define: { underscored: true, timestamps: false },
   });
-  retryDeadlockedTransactions(sequelize);
   return sequelize;
 }
 

@@ -15,6 +15,7 @@ import { assertIfMatch, contextFor, type UserCommandDeps } from "../users/userCo
 import { remapUsersAfterMembershipChange } from "../users/userRemapper.ts";
 import type { UserWriteContext } from "../users/userWriter.ts";
 import { addMembers, countMembers, removeMembers, replaceMembers, type MemberChange } from "./memberSync.ts";
+import { writeTransaction } from "../../db/transactions.ts";
 
 export type GroupCommandDeps = UserCommandDeps & { pendingTtlMs: number };
 
@@ -67,7 +68,7 @@ function merge(into: MemberChange, from: MemberChange): MemberChange {
 /** POST /Groups: a pushed group becomes a team, with its members (unknown ones kept pending). */
 export async function createGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, body: unknown): Promise<GroupWriteResult> {
   const input = parseGroupInput(body);
-  return deps.sequelize.transaction(async (transaction) => {
+  return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     await assertNameFree(ctx, input.displayName, null);
     let row = await insertTeam(ctx.sequelize, transaction, { id: newId("team"), organizationId: tenant.organizationId, connectionId: tenant.enterpriseConnectionId }, {
@@ -98,7 +99,7 @@ async function lockedTeam(ctx: UserWriteContext, id: string, ifMatch: string | u
  */
 export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
   const input = parseGroupInput(body);
-  return deps.sequelize.transaction(async (transaction) => {
+  return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const current = await lockedTeam(ctx, id, ifMatch);
     if (input.displayName.toLowerCase() !== current.display_name.toLowerCase()) await assertNameFree(ctx, input.displayName, id);
@@ -117,7 +118,7 @@ export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor
 /** PATCH /Groups/:id: rename, externalId, and member add/remove/replace, applied in order. */
 export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
   const plan = planGroupPatch(body, { id });
-  return deps.sequelize.transaction(async (transaction) => {
+  return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const current = await lockedTeam(ctx, id, ifMatch);
     let displayName = current.display_name;
@@ -160,7 +161,7 @@ export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: 
 
 /** DELETE /Groups/:id: soft-deletes the team and removes its memberships. */
 export async function deleteGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, ifMatch?: string): Promise<void> {
-  await deps.sequelize.transaction(async (transaction) => {
+  await writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     await lockedTeam(ctx, id, ifMatch);
     const removed = await deleteMemberships(ctx.sequelize, transaction, id, null);

@@ -14,6 +14,7 @@ import { recordEvent } from "../../webhooks/outbox.ts";
 import { writeAudit, type Actor } from "../audit.ts";
 import { mappingForVersion } from "../userMapping.ts";
 import { writeUser, type UserWriteContext, type UserWriteResult } from "./userWriter.ts";
+import { writeTransaction } from "../../db/transactions.ts";
 
 /** What every user command needs from the process: passed in, never imported. */
 export type UserCommandDeps = { sequelize: Sequelize; metrics: Metrics; now: () => Date };
@@ -69,7 +70,7 @@ async function lockIdentity(ctx: UserWriteContext, input: UserInput): Promise<{ 
  */
 export async function createUser(deps: UserCommandDeps, tenant: Tenant, actor: Actor, body: unknown): Promise<UserWriteResult> {
   const input = parseUserInput(body);
-  return deps.sequelize.transaction(async (transaction) => {
+  return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const { byName, byExternalId } = await lockIdentity(ctx, input);
     if (byExternalId) {
@@ -112,7 +113,7 @@ export async function replaceUser(
   ifMatch?: string,
 ): Promise<UserWriteResult> {
   const input = parseUserInput(body);
-  return deps.sequelize.transaction(async (transaction) => {
+  return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     return overwrite(ctx, await lockedUser(ctx, id, ifMatch), input);
   });
@@ -138,7 +139,7 @@ export async function patchUser(
   body: unknown,
   ifMatch?: string,
 ): Promise<UserWriteResult> {
-  return deps.sequelize.transaction(async (transaction) => {
+  return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const row = await lockedUser(ctx, id, ifMatch);
     const memberships = (await membershipsOfUsers(deps.sequelize, [id], transaction)).get(id) ?? [];
@@ -157,7 +158,7 @@ export async function patchUser(
 
 /** DELETE /Users/:id: soft delete (404 afterwards, row kept for audit), memberships removed. */
 export async function deleteUser(deps: UserCommandDeps, tenant: Tenant, actor: Actor, id: string, ifMatch?: string): Promise<void> {
-  await deps.sequelize.transaction(async (transaction) => {
+  await writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const row = await lockedUser(ctx, id, ifMatch);
     const memberships = (await membershipsOfUsers(deps.sequelize, [id], transaction)).get(id) ?? [];
