@@ -1,4 +1,4 @@
-import type { UserRow } from "../server/models/rows.ts";
+import type { MembershipRow, UserRow } from "../server/models/rows.ts";
 import type { MappingResult } from "../mapping/index.ts";
 
 /** Every kind of finding a reconcile run reports, in the order the summary lists them. */
@@ -47,11 +47,7 @@ export type UserSnapshot = Pick<
 >;
 
 /** A team_memberships row joined with its team (deleted teams included). */
-export type MembershipSnapshot = {
-  team_id: string;
-  user_id: string;
-  status: "active" | "suspended";
-  source: "group" | "user_groups" | "reconciler";
+export type MembershipSnapshot = Pick<MembershipRow, "team_id" | "user_id" | "status" | "source"> & {
   confirmed_at: Date;
   team_name: string;
   team_deleted_at: Date | null;

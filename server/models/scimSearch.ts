@@ -3,6 +3,7 @@ import { compileFilterToSql, parseFilter, sortSqlFor } from "../scim/filter/inde
 import type { ListQuery } from "../scim/listQuery.ts";
 import type { MembershipRow, TeamRow, UserRow } from "./rows.ts";
 import { select } from "./sql.ts";
+import { USER_MEMBERSHIPS_COLUMN } from "./membershipQueries.ts";
 
 type Searchable = { table: "users" | "teams"; alias: "u" | "t"; resourceType: "User" | "Group" };
 
@@ -45,13 +46,6 @@ async function search<Row extends object>(
   const total = query.startIndex === 1 && rows.length < query.count ? rows.length : await countAll();
   return { rows, total };
 }
-
-/** A user's memberships as JSON, computed in the same query as the user (saves a round trip per page). */
-export const USER_MEMBERSHIPS_COLUMN = `,
-  (SELECT coalesce(json_agg(json_build_object('team_id', m.team_id, 'user_id', m.user_id, 'status', m.status, 'source', m.source,
-            'display_name', t.display_name) ORDER BY t.display_name, t.id), '[]'::json)
-     FROM team_memberships m JOIN teams t ON t.id = m.team_id AND t.deleted_at IS NULL
-    WHERE m.user_id = u.id) AS memberships`;
 
 /** GET /Users with filter, sort and paging. */
 export function searchUsers(sequelize: Sequelize, organizationId: string, query: ListQuery, withMemberships: boolean) {

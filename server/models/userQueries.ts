@@ -1,6 +1,6 @@
 import type { Sequelize, Transaction } from "sequelize";
 import type { MembershipRow, UserRow } from "./rows.ts";
-import { USER_MEMBERSHIPS_COLUMN } from "./scimSearch.ts";
+import { USER_MEMBERSHIPS_COLUMN } from "./membershipQueries.ts";
 import { execute, select } from "./sql.ts";
 
 /** A live (not soft-deleted) user of the organization, optionally locked for update. */
