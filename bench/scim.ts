@@ -18,6 +18,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/** BENCH_PHASES=creates,reads,groups,mixed (default: all) runs only some phases, for profiling one at a time. */
+const PHASES = new Set((process.env.BENCH_PHASES ?? "creates,reads,groups,mixed").split(",").map((p) => p.trim()));
 const baseUrl = process.env.DATABASE_URL;
 if (!baseUrl) throw new Error("set DATABASE_URL to a PostgreSQL server (a fresh database is created on it)");
 
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
     const scimHeaders = { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" };
 
     // 1. Creates at full speed, then at half of that rate for the latency target.
+    if (PHASES.has("creates")) {
     await autocannon({ url: server.url, connections: CONNECTIONS, duration: 3, headers: scimHeaders, requests: [{ method: "POST", path: "/scim/v2/Users", setupRequest: (r) => ({ ...r, body: userBody("warm") }) }] });
     const peak = record("user creates (peak)", await autocannon({
       url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
@@ -113,9 +116,10 @@ async function main(): Promise<void> {
       url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, overallRate: Math.max(1, Math.floor(peak.rps / 2)),
       requests: [{ method: "POST", path: "/scim/v2/Users", setupRequest: (r) => ({ ...r, body: userBody("h") }) }],
     }));
+    }
 
     // 2. Filtered reads (userName eq) on an org of 1,000 and one of 100,000 users.
-    for (const size of [1_000, 100_000]) {
+    for (const size of PHASES.has("reads") ? [1_000, 100_000] : []) {
       const readOrg = await adminCall(server.url, "POST", "/v1/organizations", { name: `Read ${size}` });
       const readToken = (await adminCall(server.url, "POST", `/v1/organizations/${readOrg.id}/scim/tokens`, { name: "bench" })).token!;
       const conn = (await db.query(`SELECT enterprise_connection_id FROM scim_tokens WHERE organization_id = $1`, [readOrg.id])).rows[0].enterprise_connection_id as string;
@@ -132,6 +136,7 @@ async function main(): Promise<void> {
     }
 
     // 3. Group PATCH adding 100 members at a time to a 10,000-member group.
+    if (PHASES.has("groups")) {
     const groupOrg = await adminCall(server.url, "POST", "/v1/organizations", { name: "Groups" });
     const groupToken = (await adminCall(server.url, "POST", `/v1/organizations/${groupOrg.id}/scim/tokens`, { name: "bench" })).token!;
     const groupConn = (await db.query(`SELECT enterprise_connection_id FROM scim_tokens WHERE organization_id = $1`, [groupOrg.id])).rows[0].enterprise_connection_id as string;
@@ -153,8 +158,10 @@ async function main(): Promise<void> {
       url: server.url, connections: 4, amount: Math.min(250, Math.floor(userIds.length / 100)), headers: groupHeaders,
       requests: [{ method: "PATCH", path: `/scim/v2/Groups/${group.id}?excludedAttributes=members`, setupRequest: (r) => ({ ...r, body: patchBody() }) }],
     }));
+    }
 
     // 4. A mixed Okta-like workload: create, PUT update, group push, deactivate, per connection.
+    if (PHASES.has("mixed")) {
     const pushGroup = await (await fetch(`${server.url}/scim/v2/Groups`, { method: "POST", headers: scimHeaders, body: JSON.stringify({ displayName: "Admins" }) })).json() as { id: string };
     record("mixed Okta-like workload (create, PUT, group push, deactivate)", await autocannon({
       url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
@@ -165,6 +172,7 @@ async function main(): Promise<void> {
         { method: "PATCH", setupRequest: (r, ctx) => ({ ...r, path: `/scim/v2/Users/${String(ctx.id)}`, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] }) }) },
       ],
     }));
+    }
 
     const pending = (await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`)).rows[0].n as number;
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;

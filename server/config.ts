@@ -43,6 +43,7 @@ const envSchema = z.object({
   ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS: booleanFromEnv.optional(),
   ROLLCALL_WEBHOOK_TIMEOUT_MS: integerFromEnv(100, 120_000).default(10_000),
   ROLLCALL_METRICS_ORG_LABEL: booleanFromEnv.default(false),
+  ROLLCALL_TENANT_CACHE_TTL_MS: integerFromEnv(0, 3_600_000).default(30_000),
 });
 
 export type Config = {
@@ -62,6 +63,8 @@ export type Config = {
   reconcileCron: string;
   webhooks: { allowPrivateUrls: boolean; timeoutMs: number };
   metricsOrgLabel: boolean;
+  /** How long a token lookup may be reused (0 = look up on every request); see server/auth/tenantCache.ts. */
+  tenantCacheTtlMs: number;
 };
 
 /** Reads and validates the environment; the only place in Rollcall that touches process.env. */
@@ -110,5 +113,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.ROLLCALL_WEBHOOK_TIMEOUT_MS,
     },
     metricsOrgLabel: e.ROLLCALL_METRICS_ORG_LABEL,
+    tenantCacheTtlMs: e.ROLLCALL_TENANT_CACHE_TTL_MS,
   };
 }

@@ -6,6 +6,7 @@ import type { Metrics } from "./metrics.ts";
 import type { Models } from "./models/index.ts";
 import type { RateLimiter } from "./middleware/rateLimiter.ts";
 import type { ScimRequestLog } from "./scim/requestLog.ts";
+import type { TenantCache } from "./auth/tenantCache.ts";
 
 /** Everything the HTTP app and the workers need, passed in so tests can swap any part. */
 export type AppDeps = {
@@ -17,5 +18,7 @@ export type AppDeps = {
   clock: Clock;
   rateLimiter: RateLimiter;
   requestLog: ScimRequestLog;
+  /** Token lookups, trusted only while the tenant-change feed is listening. */
+  tenantCache: TenantCache;
   adminKey: string;
 };

@@ -13,6 +13,8 @@ import { TokenBucketLimiter } from "./middleware/rateLimiter.ts";
 import { BatchedScimRequestLog } from "./scim/requestLog.ts";
 import { resolveAdminKey } from "./adminKey.ts";
 import type { AppDeps } from "./deps.ts";
+import { TenantCache } from "./auth/tenantCache.ts";
+import { followTenantChanges } from "./auth/tenantChangeFeed.ts";
 
 /** A background worker run in the same process (webhook dispatcher, reconciler schedule). */
 export type Worker = { name: string; start(): void | Promise<void>; stop(): Promise<void> };
@@ -64,8 +66,11 @@ export async function startService(options: StartOptions): Promise<Service> {
     clock: options.clock ?? systemClock,
     rateLimiter: new TokenBucketLimiter(),
     requestLog: new BatchedScimRequestLog(db.sequelize, logger),
+    tenantCache: new TenantCache({ ttlMs: config.tenantCacheTtlMs, maxEntries: 10_000 }),
     adminKey: admin.key,
   };
+  // The embedded database is one connection, which a LISTEN cannot share: there the cache stays off.
+  const tenantFeed = !db.embedded && config.tenantCacheTtlMs > 0 ? followTenantChanges(db.url, deps.tenantCache, logger) : undefined;
   const workers = (options.workers ?? []).map((factory) => factory(deps));
   for (const worker of workers) await worker.start();
 
@@ -91,6 +96,7 @@ export async function startService(options: StartOptions): Promise<Service> {
       stopping ??= (async () => {
         if (server) await closeServer(server, config.shutdownGraceMs);
         await Promise.all(workers.map((w) => w.stop()));
+        await tenantFeed?.close();
         await deps.requestLog.close();
         if (!options.database) await db.close();
         logger.info("rollcall stopped");

@@ -34,6 +34,8 @@ export function buildMappingRouter(deps: AppDeps): Router<OrgState> {
     const body = putBody.parse(ctx.state.body ?? {});
     const apply = putQuery.parse(ctx.query).apply === "true";
     const row = await storeMapping(sequelize, { organizationId: ctx.state.organizationId, document: body.mapping, actor: { type: "admin", id: null } }, deps.clock.now());
+    // Cached token lookups carry the mapping version; this process forgets them at once, others on NOTIFY.
+    deps.tenantCache.forgetOrganization(ctx.state.organizationId);
     ctx.body = {
       ...presentMapping(ctx.state.organizationId, row),
       ...(apply

@@ -43,7 +43,10 @@ export function buildAdminRouter(deps: AppDeps): Router<OrgState> {
 
   router.patch("/organizations/:org", async (ctx) => {
     const body = updateOrganizationBody.parse(ctx.state.body ?? {});
-    ctx.body = presentOrganization(await updateOrganization(models, ctx.state.organizationId, body, clock.now()));
+    const updated = await updateOrganization(models, ctx.state.organizationId, body, clock.now());
+    // The trigger tells every process; this one forgets at once so its very next request sees it.
+    deps.tenantCache.forgetOrganization(ctx.state.organizationId);
+    ctx.body = presentOrganization(updated);
   });
 
   router.post("/organizations/:org/enterprise_connections", async (ctx) => {
@@ -88,7 +91,9 @@ export function buildAdminRouter(deps: AppDeps): Router<OrgState> {
   });
 
   router.delete("/organizations/:org/scim/tokens/:id", async (ctx) => {
-    ctx.body = presentScimToken(await revokeScimToken(models, ctx.state.organizationId, ctx.params.id!, clock.now()));
+    const revoked = await revokeScimToken(models, ctx.state.organizationId, ctx.params.id!, clock.now());
+    deps.tenantCache.forgetOrganization(ctx.state.organizationId);
+    ctx.body = presentScimToken(revoked);
   });
 
   return router;

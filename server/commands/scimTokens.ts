@@ -5,6 +5,7 @@ import type { Tenant } from "../context.ts";
 import { newId } from "../ids.ts";
 import { NotFoundError } from "../errors.ts";
 import { ensureConnection } from "./enterpriseConnections.ts";
+import type { CachedTenant, TenantCache } from "../auth/tenantCache.ts";
 
 const TOKEN_PREFIX = "scim_";
 const PREFIX_LENGTH = 12;
@@ -64,11 +65,13 @@ type TokenLookup = {
 const LAST_USED_GRANULARITY_MS = 60_000;
 
 /**
- * Resolves a presented bearer token to its tenant, or undefined when unknown or revoked.
- * last_used_at is refreshed at most once a minute, off the request path.
+ * Resolves a presented bearer token to its tenant, or undefined when unknown or revoked. A cached
+ * lookup costs no round trip (see TenantCache for how it stays correct). last_used_at is refreshed
+ * at most once a minute, off the request path.
  */
 export async function authenticateScimToken(
   sequelize: Sequelize,
+  cache: TenantCache,
   presented: string,
   defaultRateLimit: number,
   now: Date,
@@ -76,6 +79,27 @@ export async function authenticateScimToken(
 ): Promise<Tenant | undefined> {
   if (!presented.startsWith(TOKEN_PREFIX) || presented.length > 200) return undefined;
   const hash = hashToken(presented);
+  const key = hash.toString("base64");
+  const found = cache.get(key, now.getTime()) ?? (await lookUpToken(sequelize, cache, hash, key, defaultRateLimit, now));
+  if (!found) return undefined;
+  if (!found.lastUsedAt || now.getTime() - found.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
+    cache.touched(key, now);
+    sequelize
+      .query(`UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1`, { bind: [found.tenant.tokenId, now] })
+      .catch(onBackgroundError);
+  }
+  return found.tenant;
+}
+
+async function lookUpToken(
+  sequelize: Sequelize,
+  cache: TenantCache,
+  hash: Buffer,
+  key: string,
+  defaultRateLimit: number,
+  now: Date,
+): Promise<CachedTenant | undefined> {
+  const generation = cache.startLookup();
   const rows = await sequelize.query<TokenLookup>(
     // The mapping version rides along so writes need no extra round trip to find their mapping.
     `SELECT t.id, t.organization_id, t.enterprise_connection_id, t.token_hash, t.last_used_at, o.scim_rate_limit,
@@ -86,16 +110,17 @@ export async function authenticateScimToken(
   );
   const row = rows[0];
   if (!row || !timingSafeEqual(Buffer.from(row.token_hash), hash)) return undefined;
-  if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_GRANULARITY_MS) {
-    sequelize
-      .query(`UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1`, { bind: [row.id, now] })
-      .catch(onBackgroundError);
-  }
-  return {
-    organizationId: row.organization_id,
-    enterpriseConnectionId: row.enterprise_connection_id,
-    tokenId: row.id,
-    rateLimit: row.scim_rate_limit ?? defaultRateLimit,
-    mappingVersion: row.mapping_version,
+  const found: CachedTenant = {
+    // Frozen: a cached tenant is shared by every request that presents the token.
+    tenant: Object.freeze({
+      organizationId: row.organization_id,
+      enterpriseConnectionId: row.enterprise_connection_id,
+      tokenId: row.id,
+      rateLimit: row.scim_rate_limit ?? defaultRateLimit,
+      mappingVersion: row.mapping_version,
+    }),
+    lastUsedAt: row.last_used_at,
   };
+  cache.set(key, found, now.getTime(), generation);
+  return found;
 }

@@ -6,13 +6,14 @@ import { authenticateScimToken } from "../commands/scimTokens.ts";
 import type { RateLimiter } from "./rateLimiter.ts";
 import type { Metrics } from "../metrics.ts";
 import { bearerToken } from "./adminAuth.ts";
+import type { TenantCache } from "../auth/tenantCache.ts";
 
 /** SCIM guard: resolves the bearer token to organization + connection; revoked tokens fail at once. */
-export function scimAuth(sequelize: Sequelize, defaultRateLimit: number, clock: Clock) {
+export function scimAuth(sequelize: Sequelize, tenantCache: TenantCache, defaultRateLimit: number, clock: Clock) {
   return async function scimAuthMiddleware(ctx: AppContext, next: Next): Promise<void> {
     const presented = bearerToken(ctx.get("Authorization"));
     const tenant = presented
-      ? await authenticateScimToken(sequelize, presented, defaultRateLimit, clock.now(), (err) =>
+      ? await authenticateScimToken(sequelize, tenantCache, presented, defaultRateLimit, clock.now(), (err) =>
           ctx.state.log.warn({ err }, "could not record token use"),
         )
       : undefined;

@@ -47,7 +47,7 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     now: () => deps.clock.now(),
     pendingTtlMs: deps.config.scim.pendingMembershipTtlHours * 3_600_000,
   };
-  router.use(scimAuth(sequelize, deps.config.scim.rateLimit, deps.clock));
+  router.use(scimAuth(sequelize, deps.tenantCache, deps.config.scim.rateLimit, deps.clock));
   router.use(scimRateLimit(deps.rateLimiter, deps.clock, deps.metrics));
 
   const userResource = async (row: UserRow, projection: Projection, memberships?: MembershipRow[]) => {

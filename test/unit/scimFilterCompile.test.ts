@@ -156,8 +156,9 @@ describe("SCIM filter SQL compilation", () => {
         fc.property(
           fc.constantFrom(...attributes),
           fc.constantFrom(...operators),
-          fc.string({ unit: "binary", maxLength: 40 }),
-          fc.string({ unit: "binary", maxLength: 40 }),
+          // U+0000 has its own SQL (no stored text can hold it); see the test below.
+          fc.string({ unit: "binary", maxLength: 40 }).map((v) => v.replaceAll("\u0000", "")),
+          fc.string({ unit: "binary", maxLength: 40 }).map((v) => v.replaceAll("\u0000", "")),
           (attribute, op, first, second) => {
             const resourceType = attribute === "displayName" ? "Group" : "User";
             const build = (value: string): FilterNode => ({ op, attrPath: attribute, compValue: value });
@@ -176,8 +177,20 @@ describe("SCIM filter SQL compilation", () => {
       );
     });
 
+    it("compares with a string holding U+0000 (which no stored text can) without sending it", () => {
+      const compile = (filter: string) => compileUser(filter, 1);
+      expect(compile('userName eq "a\\u0000b"')).to.deep.equal({ sql: "FALSE", params: [] });
+      expect(compile('title co "\\u0000"')).to.deep.equal({ sql: "FALSE", params: [] });
+      expect(compile('title ne "x\\u0000"')).to.deep.equal({ sql: "TRUE", params: [] });
+      // "ab\u0000…" sorts just above "ab": gt/ge mean "> ab", lt/le mean "<= ab".
+      expect(compile('userName gt "AB\\u0000z"').params).to.deep.equal(["ab"]);
+      expect(compile('userName gt "AB\\u0000z"').sql).to.include('COLLATE "C" > $2');
+      expect(compile('userName le "ab\\u0000"').sql).to.include('COLLATE "C" <= $2');
+      expect(compile('emails[value eq "\\u0000"]').params).to.deep.equal([]);
+    });
+
     it("keeps hostile strings out of the SQL text", () => {
-      const hostile = ["'; DROP TABLE users; --", "\\'", "') OR 1=1 --", "\u0000", "'::text || pg_sleep(10) --"];
+      const hostile = ["'; DROP TABLE users; --", "\\'", "') OR 1=1 --", "'::text || pg_sleep(10) --"];
       for (const value of hostile) {
         const filter = `title eq ${JSON.stringify(value)} or emails[value co ${JSON.stringify(value)}] or ${ENTERPRISE}:department sw ${JSON.stringify(value)}`;
         const { sql, params } = compileUser(filter, 1);

@@ -63,6 +63,19 @@ function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000 (and the driver refuses to send it), so no stored value
+ * equals, contains, starts or ends with a string that has one; `ne` holds for every value. In the
+ * binary (COLLATE "C") order, "p\u0000…" sits just above its prefix p, so order comparisons become
+ * comparisons with p.
+ */
+function nulComparison(text: string, op: ComparisonOperator, prefix: string, params: Params): string {
+  if (op === "ne") return "TRUE";
+  if (op === "gt" || op === "ge") return `${text} COLLATE "C" > ${params.bind(prefix)}`;
+  if (op === "lt" || op === "le") return `${text} COLLATE "C" <= ${params.bind(prefix)}`;
+  return "FALSE";
+}
+
 /** One value compared to a bound value; "ne" is null-safe (absent counts as different). */
 function scalarPredicate(operand: Operand, op: ComparisonOperator, value: BoundValue, params: Params): string {
   const equality = op === "eq" ? "=" : op === "ne" ? "IS DISTINCT FROM" : undefined;
@@ -85,6 +98,8 @@ function scalarPredicate(operand: Operand, op: ComparisonOperator, value: BoundV
       const caseExact = operand.definition.caseExact;
       const text = caseExact ? operand.text : `lower(${operand.text})`;
       const wanted = caseExact ? value.value : value.value.toLowerCase();
+      const nul = wanted.indexOf("\u0000");
+      if (nul >= 0) return nulComparison(text, op, wanted.slice(0, nul), params);
       if (equality) return `${text} ${equality} ${params.bind(wanted)}`;
       const escaped = escapeLike(wanted);
       if (op === "co") return `${text} LIKE ${params.bind(`%${escaped}%`)}`;
