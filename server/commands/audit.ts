@@ -1,6 +1,6 @@
 import type { Sequelize, Transaction } from "sequelize";
 import { newId } from "../ids.ts";
-import { execute } from "../models/sql.ts";
+import { BindList, execute } from "../models/sql.ts";
 
 export type Actor = { type: "scim_token" | "admin" | "reconciler" | "system"; id: string | null };
 
@@ -13,13 +13,21 @@ export type AuditEntry = {
   changes?: Record<string, unknown>;
 };
 
+/** The audit row as a CTE (`audit_row`) of a larger statement, written only if `onlyIfRowIn` produced a row. */
+export function auditCte(entry: AuditEntry, now: Date, bind: BindList, onlyIfRowIn?: string): string {
+  return `
+  audit_row AS (
+    INSERT INTO audit_log (id, organization_id, actor_type, actor_id, action, subject_type, subject_id, changes, created_at)
+    SELECT ${bind.add(newId("audit"))}, ${bind.add(entry.organizationId)}, ${bind.add(entry.actor.type)}, ${bind.add(entry.actor.id)}::text,
+           ${bind.add(entry.action)}, ${bind.add(entry.subjectType)}, ${bind.add(entry.subjectId)}, ${bind.add(JSON.stringify(entry.changes ?? {}))}::jsonb,
+           ${bind.add(now)}::timestamptz
+    ${onlyIfRowIn ? `WHERE EXISTS (SELECT 1 FROM ${onlyIfRowIn})` : ""}
+    RETURNING 1
+  )`;
+}
+
 /** Writes an audit row inside the caller's transaction, so the change and its record commit together. */
 export async function writeAudit(sequelize: Sequelize, transaction: Transaction, entry: AuditEntry, now: Date): Promise<void> {
-  await execute(
-    sequelize,
-    `INSERT INTO audit_log (id, organization_id, actor_type, actor_id, action, subject_type, subject_id, changes, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [newId("audit"), entry.organizationId, entry.actor.type, entry.actor.id, entry.action, entry.subjectType, entry.subjectId, JSON.stringify(entry.changes ?? {}), now],
-    transaction,
-  );
+  const bind = new BindList();
+  await execute(sequelize, `WITH ${auditCte(entry, now, bind)} SELECT 1`, bind.values, transaction);
 }

@@ -79,6 +79,16 @@ async function run<T>(sequelize: Sequelize, sql: string, bind: unknown[], transa
   }
 }
 
+/** Collects bind values while a statement is composed from parts; add() returns the value's `$n`. */
+export class BindList {
+  readonly values: unknown[] = [];
+
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
 /** Runs a SELECT with positional bind parameters inside an optional transaction. */
 export function select<T extends object>(sequelize: Sequelize, sql: string, bind: unknown[], transaction?: Transaction | null): Promise<T[]> {
   return run<T>(sequelize, sql, bind, transaction);

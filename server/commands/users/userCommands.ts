@@ -15,6 +15,7 @@ import { writeAudit, type Actor } from "../audit.ts";
 import { mappingForVersion } from "../userMapping.ts";
 import { writeUser, type UserWriteContext, type UserWriteResult } from "./userWriter.ts";
 import { writeTransaction } from "../../db/transactions.ts";
+import { createInOneStatement } from "./createInOneStatement.ts";
 
 /** What every user command needs from the process: passed in, never imported. */
 export type UserCommandDeps = { sequelize: Sequelize; metrics: Metrics; now: () => Date };
@@ -70,6 +71,8 @@ async function lockIdentity(ctx: UserWriteContext, input: UserInput): Promise<{ 
  */
 export async function createUser(deps: UserCommandDeps, tenant: Tenant, actor: Actor, body: unknown): Promise<UserWriteResult> {
   const input = parseUserInput(body);
+  const created = await createInOneStatement(deps, tenant, actor, input);
+  if (created) return created;
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const { byName, byExternalId } = await lockIdentity(ctx, input);

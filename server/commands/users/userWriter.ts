@@ -30,7 +30,7 @@ export type UserWriteResult = { row: UserRow; memberships: MembershipRow[]; even
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 /** Turns a SCIM input plus the user's teams into the stored columns, via the org's mapping. */
-function mappedColumns(ctx: UserWriteContext, input: UserInput, teamNames: string[]): UserWrite {
+export function mappedColumns(ctx: Pick<UserWriteContext, "mapping" | "metrics">, input: UserInput, teamNames: string[]): UserWrite {
   const { fields, errors } = mapUser(ctx.mapping, input.resource, teamNames);
   for (const error of errors) ctx.metrics.mappingFailures.inc({ destination: error.destination.split(".")[0] ?? "unknown" });
   if (!fields.email_address || !EMAIL.test(fields.email_address)) {
