@@ -2,12 +2,12 @@ import type { Sequelize, Transaction } from "sequelize";
 import type { Clock } from "../server/context.ts";
 import type { Metrics } from "../server/metrics.ts";
 import { writeAudit, type Actor } from "../server/commands/audit.ts";
+import { recordChange } from "../server/commands/recordChange.ts";
 import { loadCurrentMapping, mapUser, type CurrentMapping } from "../server/commands/userMapping.ts";
 import { remapUsersAfterMembershipChange } from "../server/commands/users/userRemapper.ts";
 import type { MembershipRow, TeamRow, UserRow } from "../server/models/rows.ts";
 import { execute, select } from "../server/models/sql.ts";
 import { presentAppTeam, presentAppUser } from "../server/presenters/appViews.ts";
-import { recordEvent } from "../server/webhooks/outbox.ts";
 import type { RunExecutor } from "./orgLock.ts";
 import { driftOf, expectedColumns, groupsAttributeKeys, membershipVerdict, namedTeamIds } from "./planner.ts";
 import { lockUsers, membershipsOf, teamKeys } from "./scan.ts";
@@ -66,13 +66,12 @@ export async function rewriteUserMapping(rc: RepairContext, userId: string): Pro
         next.mapping_version, now],
       tx,
     );
-    await recordEvent(sequelize, tx, {
+    await recordChange(sequelize, tx, {
       organizationId,
       type: "scimUser.updated",
       subjectId: userId,
       data: { user: presentAppUser(row!, liveMemberships(memberships)), enterprise_connection_id: row!.enterprise_connection_id, reconcile_run_id: rc.runId },
-    }, now);
-    await writeAudit(sequelize, tx, {
+    }, {
       organizationId, actor: actorOf(rc), action: "user.remapped", subjectType: "user", subjectId: userId,
       changes: { stored: finding.stored, expected: finding.expected },
     }, now);
@@ -160,7 +159,7 @@ export async function repairTeamMemberships(rc: RepairContext, teamId: string, u
       }, removed);
     }
     const { row, members } = await touchTeam(sequelize, tx, teamId, now);
-    await recordEvent(sequelize, tx, {
+    await recordChange(sequelize, tx, {
       organizationId,
       type: "scimGroup.updated",
       subjectId: teamId,
@@ -168,8 +167,7 @@ export async function repairTeamMemberships(rc: RepairContext, teamId: string, u
         group: presentAppTeam(row, members), members_added: [], members_removed: removed, members_suspended: suspended, members_pending: [],
         enterprise_connection_id: row.enterprise_connection_id, reconcile_run_id: rc.runId,
       },
-    }, now);
-    await writeAudit(sequelize, tx, {
+    }, {
       organizationId, actor: actorOf(rc), action: "team.members_reconciled", subjectType: "team", subjectId: teamId,
       changes: { removed, suspended, reasons },
     }, now);
@@ -195,7 +193,7 @@ export async function deleteExpiredPending(rc: RepairContext, teamId: string, pe
     if (deleted.length === 0) return outcomes;
     const [count] = await select<{ n: number }>(sequelize, `SELECT count(*)::int AS n FROM team_memberships WHERE team_id = $1`, [teamId], tx);
     const expired = deleted.map((d) => d.member_value);
-    await recordEvent(sequelize, tx, {
+    await recordChange(sequelize, tx, {
       organizationId,
       type: "scimGroup.updated",
       subjectId: teamId,
@@ -203,8 +201,7 @@ export async function deleteExpiredPending(rc: RepairContext, teamId: string, pe
         group: presentAppTeam(team, count?.n ?? 0), members_added: [], members_removed: [], members_pending: [], members_pending_expired: expired,
         enterprise_connection_id: team.enterprise_connection_id, reconcile_run_id: rc.runId,
       },
-    }, now);
-    await writeAudit(sequelize, tx, {
+    }, {
       organizationId, actor: actorOf(rc), action: "team.pending_memberships_expired", subjectType: "team", subjectId: teamId,
       changes: { member_values: expired },
     }, now);

@@ -28,6 +28,8 @@ export class TenantCache {
   }
 
   enable(): void {
+    // A lookup that started while the feed was down may have read a token revoked since, unheard.
+    this.generation++;
     this.enabled = true;
   }
 

@@ -4,6 +4,7 @@ import type { ListQuery } from "../scim/listQuery.ts";
 import type { MembershipRow, TeamRow, UserRow } from "./rows.ts";
 import { select } from "./sql.ts";
 import { USER_MEMBERSHIPS_COLUMN } from "./membershipQueries.ts";
+import type { UserKey, UserKeyLookups } from "./userKeyLookups.ts";
 
 type Searchable = { table: "users" | "teams"; alias: "u" | "t"; resourceType: "User" | "Group" };
 
@@ -47,8 +48,37 @@ async function search<Row extends object>(
   return { rows, total };
 }
 
-/** GET /Users with filter, sort and paging. */
-export function searchUsers(sequelize: Sequelize, organizationId: string, query: ListQuery, withMemberships: boolean) {
+const CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:user:";
+
+/**
+ * The key of a plain first-page lookup (`userName eq "x"` or `externalId eq "x"`, no sort), which
+ * UserKeyLookups can answer in a batch; undefined for anything else. A value holding U+0000 can
+ * match nothing and is left to the general path, so a batch never carries a value the database refuses.
+ */
+function userKeyOf(organizationId: string, query: ListQuery): UserKey | undefined {
+  if (query.filter === undefined || query.sortBy !== undefined || query.startIndex !== 1 || query.count < 1) return undefined;
+  const node = parseFilter(query.filter, { resourceType: "User" });
+  if (!("compValue" in node) || node.op !== "eq" || typeof node.compValue !== "string" || node.compValue.includes("\u0000")) return undefined;
+  const path = node.attrPath.toLowerCase();
+  const attribute = path.startsWith(CORE_USER_URN) ? path.slice(CORE_USER_URN.length) : path;
+  const field = attribute === "username" ? "userName" : attribute === "externalid" ? "externalId" : undefined;
+  return field ? { organizationId, field, value: node.compValue } : undefined;
+}
+
+/** GET /Users with filter, sort and paging; plain key lookups go through the batcher when one is given. */
+export async function searchUsers(
+  sequelize: Sequelize,
+  organizationId: string,
+  query: ListQuery,
+  withMemberships: boolean,
+  keyLookups?: UserKeyLookups,
+): Promise<{ rows: Array<UserRow & { memberships?: MembershipRow[] }>; total: number }> {
+  const key = keyLookups ? userKeyOf(organizationId, query) : undefined;
+  if (key) {
+    const rows = await keyLookups!.find(key, withMemberships);
+    // More holders than fit the page (several users with one externalId): the general path pages them.
+    if (rows.length < query.count) return { rows, total: rows.length };
+  }
   return search<UserRow & { memberships?: MembershipRow[] }>(sequelize, USERS, organizationId, query, withMemberships ? USER_MEMBERSHIPS_COLUMN : "");
 }
 

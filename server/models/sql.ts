@@ -18,8 +18,8 @@ const MAX_PREPARED_PER_CONNECTION = 200;
 
 type Client = pg.Client & { connection: { parsedStatements: Record<string, string> } };
 
-/** Prepared statement names per connection, least recently used first. */
-const preparedByClient = new WeakMap<Client, Map<string, true>>();
+/** Per connection: statement names, least recently used first, with how many queries use each right now. */
+const statementsByClient = new WeakMap<Client, Map<string, { inUse: number }>>();
 const nameBySql = new Map<string, string>();
 
 function statementName(sql: string): string {
@@ -32,22 +32,45 @@ function statementName(sql: string): string {
   return name;
 }
 
-/** Makes room for one more prepared statement on the connection (one DEALLOCATE round trip, rarely). */
+/**
+ * Marks a statement as used by one more query on the connection and, when the connection holds too
+ * many, deallocates the least recently used one that no query is using. node-postgres's own
+ * parsedStatements is the truth about what the server has prepared (it is filled on ParseComplete),
+ * so a statement whose preparation failed is simply forgotten, never deallocated.
+ */
 async function reserveStatement(client: Client, name: string): Promise<void> {
-  let prepared = preparedByClient.get(client);
-  if (!prepared) preparedByClient.set(client, (prepared = new Map()));
-  if (prepared.delete(name)) {
-    prepared.set(name, true);
+  let statements = statementsByClient.get(client);
+  if (!statements) statementsByClient.set(client, (statements = new Map()));
+  const entry = statements.get(name) ?? { inUse: 0 };
+  statements.delete(name);
+  statements.set(name, entry);
+  entry.inUse++;
+  if (statements.size <= MAX_PREPARED_PER_CONNECTION) return;
+  for (const [candidate, { inUse }] of statements) {
+    if (inUse > 0) continue;
+    statements.delete(candidate);
+    if (client.connection.parsedStatements[candidate] === undefined) return;
+    // Forgotten by the driver first: a later query of the same text, queued behind the DEALLOCATE, parses it afresh.
+    delete client.connection.parsedStatements[candidate];
+    // DEALLOCATE is not transactional; if it fails, the connection is broken or its transaction aborted,
+    // and the query that follows reports that itself.
+    await client.query(`DEALLOCATE ${candidate}`).catch(() => undefined);
     return;
   }
-  if (prepared.size >= MAX_PREPARED_PER_CONNECTION) {
-    const oldest = prepared.keys().next().value!;
-    prepared.delete(oldest);
-    // Forget it in the driver first: a query queued behind the DEALLOCATE then parses it afresh.
-    delete client.connection.parsedStatements[oldest];
-    await client.query(`DEALLOCATE ${oldest}`);
-  }
-  prepared.set(name, true);
+}
+
+function releaseStatement(client: Client, name: string): void {
+  const entry = statementsByClient.get(client)?.get(name);
+  if (entry) entry.inUse--;
+}
+
+/** "Key (organization_id, slug)=(org_1, acme) already exists." → { organization_id: "org_1", slug: "acme" } */
+function uniqueFields(detail: string | undefined): Record<string, string> {
+  const match = detail?.match(/^Key \((.+)\)=\((.*)\) already exists\.?$/);
+  if (!match) return {};
+  const columns = match[1]!.split(", ");
+  const values = match[2]!.split(", ");
+  return columns.length === values.length ? Object.fromEntries(columns.map((c, i) => [c, values[i]!])) : {};
 }
 
 /**
@@ -59,7 +82,7 @@ function asSequelizeError(error: unknown, sql: string): unknown {
   if (!(error instanceof pg.DatabaseError)) return error;
   const parent = Object.assign(error, { sql, parameters: {} });
   const message = error.detail ?? error.message;
-  if (error.code === "23505") return new UniqueConstraintError({ parent, message });
+  if (error.code === "23505") return new UniqueConstraintError({ parent, message, fields: uniqueFields(error.detail) });
   if (error.code === "23503") return new ForeignKeyConstraintError({ parent, message });
   return new DatabaseError(parent);
 }
@@ -67,14 +90,15 @@ function asSequelizeError(error: unknown, sql: string): unknown {
 async function run<T>(sequelize: Sequelize, sql: string, bind: unknown[], transaction: Transaction | null | undefined): Promise<T[]> {
   const own = (transaction as (Transaction & { connection?: Client }) | null | undefined)?.connection;
   const client = own ?? ((await sequelize.connectionManager.getConnection({ type: "write" })) as Client);
+  const name = statementName(sql);
   try {
-    const name = statementName(sql);
     await reserveStatement(client, name);
     const result = await client.query<T & pg.QueryResultRow>({ name, text: sql, values: bind });
     return result.rows;
   } catch (error) {
     throw asSequelizeError(error, sql);
   } finally {
+    releaseStatement(client, name);
     if (!own) sequelize.connectionManager.releaseConnection(client);
   }
 }

@@ -11,6 +11,7 @@ import { findUserWithMemberships } from "../models/userQueries.ts";
 import { findTeam, memberIdsOfTeams } from "../models/teamQueries.ts";
 import { membershipsOfUsers } from "../models/membershipQueries.ts";
 import { searchTeams, searchUsers } from "../models/scimSearch.ts";
+import { UserKeyLookups } from "../models/userKeyLookups.ts";
 import type { MembershipRow, TeamRow, UserRow } from "../models/rows.ts";
 import { listResponse, resourceTypes, schemas, serviceProviderConfig } from "./discovery.ts";
 import { parseListQuery, type ListQuery } from "./listQuery.ts";
@@ -47,6 +48,7 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     now: () => deps.clock.now(),
     pendingTtlMs: deps.config.scim.pendingMembershipTtlHours * 3_600_000,
   };
+  const userKeyLookups = new UserKeyLookups(sequelize);
   router.use(scimAuth(sequelize, deps.tenantCache, deps.config.scim.rateLimit, deps.clock));
   router.use(scimRateLimit(deps.rateLimiter, deps.clock, deps.metrics));
 
@@ -60,7 +62,7 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   };
   const listUsers = async (ctx: AppContext, query: ListQuery) => {
     const withGroups = !excludesAttribute(query.projection, "groups");
-    const { rows, total } = await searchUsers(sequelize, ctx.state.tenant!.organizationId, query, withGroups);
+    const { rows, total } = await searchUsers(sequelize, ctx.state.tenant!.organizationId, query, withGroups, userKeyLookups);
     const resources = rows.map((r) => applyProjection(presentScimUser(r, r.memberships ?? null, deps.config.publicUrl), query.projection));
     send(ctx, 200, listResponse(resources, total, query.startIndex, query.count > 0));
   };

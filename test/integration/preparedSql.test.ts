@@ -123,6 +123,7 @@ describe("hand-written SQL as named prepared statements (server/models/sql.ts)",
         expect(parent.code).to.equal("23505");
         expect(parent.constraint).to.equal("organizations_slug_key");
         expect(parent.sql).to.equal(insert);
+        expect((error as UniqueConstraintError).fields).to.deep.equal({ slug });
       });
     });
 
@@ -152,15 +153,10 @@ describe("hand-written SQL as named prepared statements (server/models/sql.ts)",
       });
     });
 
-    // BUG (server/models/sql.ts, reserveStatement() and run()): a statement is recorded in the
-    // connection's LRU before PostgreSQL has parsed it. When its Parse fails, nothing is prepared,
-    // but the name stays recorded; when it is later evicted, `DEALLOCATE rc_…` fails with 26000
-    // "prepared statement does not exist", and that error is thrown from whichever unrelated
-    // select()/execute() needed the room, inside its transaction. A Parse fails without any bug in
-    // the SQL: parse analysis takes the table locks, so a migration's ACCESS EXCLUSIVE lock makes
-    // it hit statement_timeout (as here); a column not yet created during a rolling deploy does too.
-    // Unskip once a statement is recorded only after it was prepared (or eviction tolerates 26000).
-    it.skip("does not fail a later, unrelated write after a statement timed out while being parsed", async function () {
+    // Regression: a statement whose Parse failed (here: statement_timeout behind a migration's ACCESS
+    // EXCLUSIVE lock) was still recorded as prepared, and its later eviction's DEALLOCATE failed an
+    // unrelated query. Only statements the driver saw parse are deallocated now.
+    it("does not fail a later, unrelated write after a statement timed out while being parsed", async function () {
       this.timeout(10_000);
       await withPool(
         1,

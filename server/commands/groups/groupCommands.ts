@@ -9,8 +9,9 @@ import { deleteMemberships, deletePendingMemberships } from "../../models/member
 import { presentAppTeam } from "../../presenters/appViews.ts";
 import { parseGroupInput } from "../../scim/groupInput.ts";
 import { planGroupPatch } from "../../scim/patch/index.ts";
-import { recordEvent, type WebhookEventType } from "../../webhooks/outbox.ts";
-import { writeAudit, type Actor } from "../audit.ts";
+import type { WebhookEventType } from "../../webhooks/outbox.ts";
+import type { Actor } from "../audit.ts";
+import { recordChange } from "../recordChange.ts";
 import { assertIfMatch, contextFor, type UserCommandDeps } from "../users/userCommands.ts";
 import { remapUsersAfterMembershipChange } from "../users/userRemapper.ts";
 import type { UserWriteContext } from "../users/userWriter.ts";
@@ -37,7 +38,7 @@ async function finish(
   action: string,
 ): Promise<void> {
   await remapUsersAfterMembershipChange(ctx, [...change.added, ...change.removed]);
-  await recordEvent(ctx.sequelize, ctx.transaction, {
+  await recordChange(ctx.sequelize, ctx.transaction, {
     organizationId: ctx.tenant.organizationId,
     type,
     subjectId: row.id,
@@ -48,8 +49,7 @@ async function finish(
       members_pending: change.pending,
       enterprise_connection_id: row.enterprise_connection_id,
     },
-  }, ctx.now);
-  await writeAudit(ctx.sequelize, ctx.transaction, {
+  }, {
     organizationId: ctx.tenant.organizationId,
     actor: ctx.actor,
     action,

@@ -10,8 +10,8 @@ import { presentAppUser } from "../../presenters/appViews.ts";
 import { applyPatch } from "../../scim/patch/index.ts";
 import { parseUserInput, type UserInput } from "../../scim/userInput.ts";
 import { etagOf } from "../../scim/presenters/scimUser.ts";
-import { recordEvent } from "../../webhooks/outbox.ts";
-import { writeAudit, type Actor } from "../audit.ts";
+import type { Actor } from "../audit.ts";
+import { recordChange } from "../recordChange.ts";
 import { mappingForVersion } from "../userMapping.ts";
 import { writeUser, type UserWriteContext, type UserWriteResult } from "./userWriter.ts";
 import { writeTransaction } from "../../db/transactions.ts";
@@ -167,13 +167,12 @@ export async function deleteUser(deps: UserCommandDeps, tenant: Tenant, actor: A
     const memberships = (await membershipsOfUsers(deps.sequelize, [id], transaction)).get(id) ?? [];
     const deleted = await softDeleteUser(deps.sequelize, transaction, id, ctx.now);
     const teamIds = await deleteUserMemberships(deps.sequelize, transaction, id);
-    await recordEvent(deps.sequelize, transaction, {
+    await recordChange(deps.sequelize, transaction, {
       organizationId: tenant.organizationId,
       type: "scimUser.deprovisioned",
       subjectId: id,
       data: { user: presentAppUser(deleted, memberships), deleted: true, enterprise_connection_id: row.enterprise_connection_id },
-    }, ctx.now);
-    await writeAudit(deps.sequelize, transaction, {
+    }, {
       organizationId: tenant.organizationId,
       actor,
       action: "user.deleted",

@@ -8,8 +8,9 @@ import { insertUser, updateUser, type UserWrite } from "../../models/userQueries
 import { claimPendingMemberships, membershipsOfUsers, setUserMembershipStatus, upsertMemberships } from "../../models/membershipQueries.ts";
 import { presentAppUser } from "../../presenters/appViews.ts";
 import type { UserInput } from "../../scim/userInput.ts";
-import { recordEvent, type WebhookEventType } from "../../webhooks/outbox.ts";
-import { writeAudit, type Actor } from "../audit.ts";
+import type { WebhookEventType } from "../../webhooks/outbox.ts";
+import type { Actor } from "../audit.ts";
+import { recordChange } from "../recordChange.ts";
 import { mapUser, type CurrentMapping } from "../userMapping.ts";
 import { applyUserGroupsAttribute } from "./userGroups.ts";
 import { execute } from "../../models/sql.ts";
@@ -122,13 +123,12 @@ export async function writeUser(ctx: UserWriteContext, existing: UserRow | null,
 
   const event = eventFor(existing, row, teamsChanged);
   if (event) {
-    await recordEvent(sequelize, transaction, {
+    await recordChange(sequelize, transaction, {
       organizationId: tenant.organizationId,
       type: event,
       subjectId: userId,
       data: { user: presentAppUser(row, memberships), enterprise_connection_id: row.enterprise_connection_id },
-    }, now);
-    await writeAudit(sequelize, transaction, {
+    }, {
       organizationId: tenant.organizationId,
       actor: ctx.actor,
       action: existing ? (event === "scimUser.updated" ? "user.updated" : event === "scimUser.provisioned" ? "user.reactivated" : "user.deactivated") : "user.created",
