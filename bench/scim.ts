@@ -6,12 +6,12 @@
  *
  * Prints a table and writes bench/results.json. BENCH_SECONDS shortens or lengthens each phase.
  */
-import autocannon, { type Result } from "autocannon";
+import autocannon, { type Request as LoadRequest, type Result } from "autocannon";
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import pg from "pg";
 import { createFreshDatabase } from "../test/helpers/testDatabase.ts";
-import { startWebhookReceiver } from "../test/helpers/webhookReceiver.ts";
+import { startWebhookSink } from "./webhookSink.ts";
 import { startServerProcess } from "./scimServer.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -92,9 +92,90 @@ async function seedUsers(db: pg.Client, orgId: string, connId: string, count: nu
   );
 }
 
+/** What every phase works with: the server, a direct database connection and the main org's token. */
+type Bench = { url: string; db: pg.Client; scimHeaders: Record<string, string> };
+
+/** A new org with its own token; the connection id is for seeding users straight in SQL. */
+async function newOrg(bench: Bench, name: string): Promise<{ id: string; token: string; connectionId: string }> {
+  const org = await adminCall(bench.url, "POST", "/v1/organizations", { name });
+  const token = (await adminCall(bench.url, "POST", `/v1/organizations/${org.id}/scim/tokens`, { name: "bench" })).token!;
+  const row = (await bench.db.query(`SELECT enterprise_connection_id FROM scim_tokens WHERE organization_id = $1`, [org.id])).rows[0];
+  return { id: org.id!, token, connectionId: row.enterprise_connection_id as string };
+}
+
+/** 1. Creates at full speed, then at half of that rate for the latency target. */
+async function creates({ url, scimHeaders }: Bench): Promise<void> {
+  const post = (prefix: string) => [{ method: "POST" as const, path: "/scim/v2/Users", setupRequest: (r: LoadRequest) => ({ ...r, body: userBody(prefix) }) }];
+  await autocannon({ url, connections: CONNECTIONS, duration: 3, headers: scimHeaders, requests: post("warm") });
+  const peak = record("user creates (peak)", await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, requests: post("c") }));
+  const half = Math.max(1, Math.floor(peak.rps / 2));
+  record(`user creates at half of peak (${half}/s)`, await autocannon({
+    url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, overallRate: half, requests: post("h"),
+  }));
+}
+
+/** 2. Filtered reads (userName eq) on an org of 1,000 and one of 100,000 users. */
+async function reads(bench: Bench): Promise<void> {
+  const { url, db } = bench;
+  const sizes = (process.env.BENCH_READ_SIZES ?? "1000,100000").split(",").map(Number);
+  for (const [i, size] of sizes.entries()) {
+    const org = await newOrg(bench, `Read ${size}`);
+    const tag = `r${i}s${size}x`;
+    await seedUsers(db, org.id, org.connectionId, size, tag);
+    // Steady state: without this, autovacuum starts on the fresh rows in the middle of the measurement.
+    await db.query("VACUUM ANALYZE users");
+    const headers = { Authorization: `Bearer ${org.token}` };
+    const pathFor = () => `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${tag}${1 + Math.floor(Math.random() * size)}@seed.example.com"`)}`;
+    const requests = [{ method: "GET" as const, setupRequest: (r: LoadRequest) => ({ ...r, path: pathFor() }) }];
+    await autocannon({ url, connections: CONNECTIONS, duration: 2, headers, requests });
+    record(`filtered reads, ${size.toLocaleString("en")} users`, await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers, requests }));
+  }
+}
+
+/** 3. Group PATCH adding 100 members at a time to a 10,000-member group. */
+async function groupPatches(bench: Bench): Promise<void> {
+  const { url, db } = bench;
+  const org = await newOrg(bench, "Groups");
+  await seedUsers(db, org.id, org.connectionId, 40_000, "g");
+  const headers = { Authorization: `Bearer ${org.token}`, "Content-Type": "application/scim+json" };
+  const group = await (await fetch(`${url}/scim/v2/Groups`, { method: "POST", headers, body: JSON.stringify({ displayName: "Everyone" }) })).json() as { id: string };
+  await db.query(
+    `INSERT INTO team_memberships (organization_id, team_id, user_id) SELECT organization_id, $2, id FROM users WHERE organization_id = $1 AND external_id IN (SELECT 'g' || g FROM generate_series(1, 10000) g)`,
+    [org.id, group.id],
+  );
+  const userIds = (await db.query(`SELECT id FROM users WHERE organization_id = $1 AND NOT EXISTS (SELECT 1 FROM team_memberships m WHERE m.user_id = users.id) ORDER BY id`, [org.id])).rows.map((r) => r.id as string);
+  let next = 0;
+  const patchBody = () => {
+    const members = userIds.slice(next, next + 100).map((value) => ({ value }));
+    next += 100;
+    return JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: members }] });
+  };
+  record("group PATCH +100 members (10,000-member group)", await autocannon({
+    url, connections: 4, amount: Math.min(250, Math.floor(userIds.length / 100)), headers,
+    requests: [{ method: "PATCH", path: `/scim/v2/Groups/${group.id}?excludedAttributes=members`, setupRequest: (r) => ({ ...r, body: patchBody() }) }],
+  }));
+}
+
+/** 4. A mixed Okta-like workload: create, PUT update, group push, deactivate, per connection. */
+async function mixed({ url, scimHeaders }: Bench): Promise<void> {
+  const pushGroup = await (await fetch(`${url}/scim/v2/Groups`, { method: "POST", headers: scimHeaders, body: JSON.stringify({ displayName: "Admins" }) })).json() as { id: string };
+  const patchOp = (operation: unknown) => JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [operation] });
+  record("mixed Okta-like workload (create, PUT, group push, deactivate)", await autocannon({
+    url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
+    requests: [
+      { method: "POST", path: "/scim/v2/Users", setupRequest: (r, ctx) => { ctx.body = userBody("m"); return { ...r, body: ctx.body as string }; }, onResponse: (_s, body, ctx) => { ctx.id = (JSON.parse(body) as { id: string }).id; } },
+      { method: "PUT", setupRequest: (r, ctx) => ({ ...r, path: `/scim/v2/Users/${String(ctx.id)}`, body: (ctx.body as string).replace('"givenName":"Bench"', '"givenName":"Updated"') }) },
+      { method: "PATCH", path: `/scim/v2/Groups/${pushGroup.id}?excludedAttributes=members`, setupRequest: (r, ctx) => ({ ...r, body: patchOp({ op: "add", path: "members", value: [{ value: ctx.id }] }) }) },
+      { method: "PATCH", setupRequest: (r, ctx) => ({ ...r, path: `/scim/v2/Users/${String(ctx.id)}`, body: patchOp({ op: "replace", value: { active: false } }) }) },
+    ],
+  }));
+}
+
+const PHASE_RUNNERS: Record<string, (bench: Bench) => Promise<void>> = { creates, reads, groups: groupPatches, mixed };
+
 async function main(): Promise<void> {
   const fresh = await createFreshDatabase(baseUrl!, "rollcall_bench");
-  const receiver = await startWebhookReceiver();
+  const receiver = await startWebhookSink();
   const server = await startServerProcess(fresh.url, ADMIN_KEY, { ROLLCALL_SCIM_RATE_LIMIT: "0", DATABASE_POOL_MAX: "20" });
   const db = new pg.Client({ connectionString: fresh.url });
   await db.connect();
@@ -103,86 +184,26 @@ async function main(): Promise<void> {
     const token = (await adminCall(server.url, "POST", `/v1/organizations/${org.id}/scim/tokens`, { name: "bench" })).token!;
     await adminCall(server.url, "PUT", `/v1/organizations/${org.id}/scim/attribute-mappings`, { mapping: MAPPING });
     await adminCall(server.url, "POST", `/v1/organizations/${org.id}/webhook_endpoints`, { url: receiver.url });
-    const scimHeaders = { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" };
+    const bench: Bench = { url: server.url, db, scimHeaders: { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" } };
+    for (const [phase, run] of Object.entries(PHASE_RUNNERS)) if (PHASES.has(phase)) await run(bench);
 
-    // 1. Creates at full speed, then at half of that rate for the latency target.
-    if (PHASES.has("creates")) {
-    await autocannon({ url: server.url, connections: CONNECTIONS, duration: 3, headers: scimHeaders, requests: [{ method: "POST", path: "/scim/v2/Users", setupRequest: (r) => ({ ...r, body: userBody("warm") }) }] });
-    const peak = record("user creates (peak)", await autocannon({
-      url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
-      requests: [{ method: "POST", path: "/scim/v2/Users", setupRequest: (r) => ({ ...r, body: userBody("c") }) }],
-    }));
-    record(`user creates at half of peak (${Math.floor(peak.rps / 2)}/s)`, await autocannon({
-      url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, overallRate: Math.max(1, Math.floor(peak.rps / 2)),
-      requests: [{ method: "POST", path: "/scim/v2/Users", setupRequest: (r) => ({ ...r, body: userBody("h") }) }],
-    }));
-    }
-
-    // 2. Filtered reads (userName eq) on an org of 1,000 and one of 100,000 users.
-    for (const size of PHASES.has("reads") ? [1_000, 100_000] : []) {
-      const readOrg = await adminCall(server.url, "POST", "/v1/organizations", { name: `Read ${size}` });
-      const readToken = (await adminCall(server.url, "POST", `/v1/organizations/${readOrg.id}/scim/tokens`, { name: "bench" })).token!;
-      const conn = (await db.query(`SELECT enterprise_connection_id FROM scim_tokens WHERE organization_id = $1`, [readOrg.id])).rows[0].enterprise_connection_id as string;
-      const tag = `r${size}x`;
-      await seedUsers(db, readOrg.id!, conn, size, tag);
-      await db.query("ANALYZE users");
-      const headers = { Authorization: `Bearer ${readToken}` };
-      const pathFor = () => `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${tag}${1 + Math.floor(Math.random() * size)}@seed.example.com"`)}`;
-      await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers, requests: [{ method: "GET", setupRequest: (r) => ({ ...r, path: pathFor() }) }] });
-      record(`filtered reads, ${size.toLocaleString("en")} users`, await autocannon({
-        url: server.url, connections: CONNECTIONS, duration: SECONDS, headers,
-        requests: [{ method: "GET", setupRequest: (r) => ({ ...r, path: pathFor() }) }],
-      }));
-    }
-
-    // 3. Group PATCH adding 100 members at a time to a 10,000-member group.
-    if (PHASES.has("groups")) {
-    const groupOrg = await adminCall(server.url, "POST", "/v1/organizations", { name: "Groups" });
-    const groupToken = (await adminCall(server.url, "POST", `/v1/organizations/${groupOrg.id}/scim/tokens`, { name: "bench" })).token!;
-    const groupConn = (await db.query(`SELECT enterprise_connection_id FROM scim_tokens WHERE organization_id = $1`, [groupOrg.id])).rows[0].enterprise_connection_id as string;
-    await seedUsers(db, groupOrg.id!, groupConn, 40_000, "g");
-    const groupHeaders = { Authorization: `Bearer ${groupToken}`, "Content-Type": "application/scim+json" };
-    const group = await (await fetch(`${server.url}/scim/v2/Groups`, { method: "POST", headers: groupHeaders, body: JSON.stringify({ displayName: "Everyone" }) })).json() as { id: string };
-    await db.query(
-      `INSERT INTO team_memberships (organization_id, team_id, user_id) SELECT organization_id, $2, id FROM users WHERE organization_id = $1 AND external_id IN (SELECT 'g' || g FROM generate_series(1, 10000) g)`,
-      [groupOrg.id, group.id],
-    );
-    const userIds = (await db.query(`SELECT id FROM users WHERE organization_id = $1 AND NOT EXISTS (SELECT 1 FROM team_memberships m WHERE m.user_id = users.id) ORDER BY id`, [groupOrg.id])).rows.map((r) => r.id as string);
-    let next = 0;
-    const patchBody = () => {
-      const members = userIds.slice(next, next + 100).map((value) => ({ value }));
-      next += 100;
-      return JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: members }] });
-    };
-    record("group PATCH +100 members (10,000-member group)", await autocannon({
-      url: server.url, connections: 4, amount: Math.min(250, Math.floor(userIds.length / 100)), headers: groupHeaders,
-      requests: [{ method: "PATCH", path: `/scim/v2/Groups/${group.id}?excludedAttributes=members`, setupRequest: (r) => ({ ...r, body: patchBody() }) }],
-    }));
-    }
-
-    // 4. A mixed Okta-like workload: create, PUT update, group push, deactivate, per connection.
-    if (PHASES.has("mixed")) {
-    const pushGroup = await (await fetch(`${server.url}/scim/v2/Groups`, { method: "POST", headers: scimHeaders, body: JSON.stringify({ displayName: "Admins" }) })).json() as { id: string };
-    record("mixed Okta-like workload (create, PUT, group push, deactivate)", await autocannon({
-      url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
-      requests: [
-        { method: "POST", path: "/scim/v2/Users", setupRequest: (r, ctx) => { ctx.body = userBody("m"); return { ...r, body: ctx.body as string }; }, onResponse: (_s, body, ctx) => { ctx.id = (JSON.parse(body) as { id: string }).id; } },
-        { method: "PUT", setupRequest: (r, ctx) => ({ ...r, path: `/scim/v2/Users/${String(ctx.id)}`, body: (ctx.body as string).replace('"givenName":"Bench"', '"givenName":"Updated"') }) },
-        { method: "PATCH", path: `/scim/v2/Groups/${pushGroup.id}?excludedAttributes=members`, setupRequest: (r, ctx) => ({ ...r, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: [{ value: ctx.id }] }] }) }) },
-        { method: "PATCH", setupRequest: (r, ctx) => ({ ...r, path: `/scim/v2/Users/${String(ctx.id)}`, body: JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] }) }) },
-      ],
-    }));
-    }
-
-    const pending = (await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`)).rows[0].n as number;
+    // Every event recorded during the run must reach the consumer: wait (bounded) for the outbox to drain.
+    const drainDeadline = Date.now() + 60_000;
+    const pendingNow = async () => (await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`)).rows[0].n as number;
+    while ((await pendingNow()) > 0 && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 250));
+    const pending = await pendingNow();
+    const events = (await db.query(`SELECT count(*)::int AS n FROM events`)).rows[0].n as number;
+    const sink = await receiver.stats();
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
-    console.log(`\nmachine: ${machine}; webhook deliveries still pending at the end: ${pending} (delivered so far: ${receiver.received.length})`);
+    const webhooks = { events, delivered: sink.received, distinct_webhook_ids: sink.distinct, pending_after_drain: pending };
+    console.log(`\nmachine: ${machine}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+    console.log(`webhooks: ${events} events recorded, ${sink.distinct} distinct delivered (${sink.received} requests), ${pending} still pending`);
     console.table(rows);
-    await writeFile(new URL("./results.json", import.meta.url), `${JSON.stringify({ machine, seconds: SECONDS, connections: CONNECTIONS, at: new Date().toISOString(), rows }, null, 2)}\n`);
+    await writeFile(new URL("./results.json", import.meta.url), `${JSON.stringify({ machine, seconds: SECONDS, connections: CONNECTIONS, at: new Date().toISOString(), rows, webhooks }, null, 2)}\n`);
   } finally {
     await db.end();
     await server.stop();
-    await receiver.close();
+    await receiver.stop();
     await fresh.drop();
   }
 }
