@@ -10,9 +10,13 @@ type UserWithMemberships = UserRow & { memberships?: MembershipRow[] };
 
 type Waiting = { key: UserKey; resolve(rows: UserWithMemberships[]): void; reject(error: unknown): void };
 
-/** The join condition per key field; userName is case-insensitive (values arrive lowercased), externalId case-exact. */
+/**
+ * The join condition per key field; userName is case-insensitive, externalId case-exact. Both sides
+ * are lowercased by PostgreSQL, as the unique index is: JavaScript lowercases some letters
+ * differently (a final "Σ" becomes "ς" there, "σ" in PostgreSQL).
+ */
 const MATCH: Record<UserKey["field"], string> = {
-  userName: "lower(u.user_name) = k.value",
+  userName: "lower(u.user_name) = lower(k.value)",
   externalId: "u.external_id = k.value",
 };
 
@@ -37,20 +41,24 @@ export class UserKeyLookups {
 
   /** Live users holding the key, oldest first (with their memberships when asked). */
   find(key: UserKey, withMemberships: boolean): Promise<UserWithMemberships[]> {
-    const normalized = key.field === "userName" ? { ...key, value: key.value.toLowerCase() } : key;
     return new Promise((resolve, reject) => {
       const group = `${key.field}:${withMemberships}`;
       const queue = this.queues.get(group) ?? [];
       this.queues.set(group, queue);
-      queue.push({ key: normalized, resolve, reject });
+      queue.push({ key, resolve, reject });
       this.pump();
     });
   }
 
+  /** Sends queued lookups while slots are free, taking the groups in turn so none waits behind a busy one. */
   private pump(): void {
-    for (const [group, queue] of this.queues) {
-      if (this.inFlight >= this.options.maxInFlight) return;
-      if (queue.length === 0) continue;
+    while (this.inFlight < this.options.maxInFlight) {
+      const next = [...this.queues].find(([, queue]) => queue.length > 0);
+      if (!next) return;
+      const [group, queue] = next;
+      // The group just served goes to the back of the line.
+      this.queues.delete(group);
+      this.queues.set(group, queue);
       const batch = queue.splice(0, this.options.maxBatch);
       const [field, withMemberships] = group.split(":") as [UserKey["field"], string];
       this.inFlight++;

@@ -196,14 +196,9 @@ describe("batched userName/externalId lookups (UserKeyLookups)", () => {
       expect(acquisitions.count()).to.be.at.most(6);
     });
 
-    // BUG (server/models/userKeyLookups.ts:40, and the general path in server/scim/filter/sql.ts:100):
-    // the lookup value is lowercased by JavaScript (String#toLowerCase, which is context-sensitive:
-    // a word-final "Σ" becomes "ς") but compared with lower(u.user_name) computed by PostgreSQL
-    // (per character: "Σ" → "σ"; likewise "İ" → "i" against JavaScript's "i̇"). So
-    // `userName eq "<the exact stored userName>"` finds nothing for such a user, while the unique
-    // index (organization_id, lower(user_name)) still holds the name: an IdP that looks up, finds
-    // nothing and creates gets a 409 every time. Lowering both sides in SQL (lower($n)) fixes both paths.
-    it.skip("finds a user by its exact userName when the name holds a word-final capital sigma", async () => {
+    // Regression: JavaScript lowercases a word-final "Σ" to "ς", PostgreSQL (and the unique index) to "σ";
+    // both sides of a case-insensitive comparison are now lowered in SQL.
+    it("finds a user by its exact userName when the name holds a word-final capital sigma", async () => {
       const org = await createOrgWithToken(base());
       const userName = `ΟΔΟΣ-${unique()}`;
       const body = { userName, emails: [{ value: `sigma.${unique()}@example.com`, primary: true }] };
@@ -216,13 +211,9 @@ describe("batched userName/externalId lookups (UserKeyLookups)", () => {
       expect(list.body.totalResults).to.equal(1);
     });
 
-    // BUG (server/models/userKeyLookups.ts:50-61, pump): every free slot goes to the first queue in
-    // the Map's insertion order that has waiters, so while lookups of the kind used first (say
-    // `userName`, without memberships) keep arriving, a waiting lookup of another kind (`externalId`,
-    // or any lookup with memberships; possibly another tenant's) is not sent until that traffic
-    // stops: here it waits behind 800 to 1,100 later lookups instead of a batch or two. Under a sustained
-    // Okta import the wait is unbounded. Resuming the scan after the group served last would be fair.
-    it.skip("serves a waiting lookup of another kind while lookups of the first kind keep arriving", async () => {
+    // Regression: free slots went to the first group with waiters, in first-use order, so another kind of
+    // lookup could wait behind an unbounded stream of the first kind. Groups are now served in turn.
+    it("serves a waiting lookup of another kind while lookups of the first kind keep arriving", async () => {
       const lookups = new UserKeyLookups(sequelize);
       const organizationId = `org_absent_${unique()}`;
       let completed = 0;

@@ -39,11 +39,11 @@ describe("SCIM filter SQL compilation", () => {
       });
     }
 
-    it("maps userName eq to the lower(user_name) index with a lowercased parameter", () => {
-      expect(compileUser('userName eq "BJensen"', 1)).to.deep.equal({ sql: "lower(u.user_name) = $2", params: ["bjensen"] });
+    it("maps userName eq to the lower(user_name) index, lowering the parameter in SQL as the index does", () => {
+      expect(compileUser('userName eq "BJensen"', 1)).to.deep.equal({ sql: "lower(u.user_name) = lower($2)", params: ["BJensen"] });
       expect(compileUser('urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J"')).to.deep.equal({
-        sql: "lower(u.user_name) LIKE $1",
-        params: ["j%"],
+        sql: "lower(u.user_name) LIKE lower($1)",
+        params: ["J%"],
       });
     });
 
@@ -60,7 +60,7 @@ describe("SCIM filter SQL compilation", () => {
       const { sql, params } = compileUser('emails[type eq "work" and value co "@example.com"]');
       expect(sql).to.equal(
         "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(u.scim_resource->'emails') = 'array' " +
-          "THEN u.scim_resource->'emails' ELSE '[]'::jsonb END) AS e(v) WHERE (lower(e.v->>'type') = $1 AND lower(e.v->>'value') LIKE $2))",
+          "THEN u.scim_resource->'emails' ELSE '[]'::jsonb END) AS e(v) WHERE (lower(e.v->>'type') = lower($1) AND lower(e.v->>'value') LIKE lower($2)))",
       );
       expect(params).to.deep.equal(["work", "%@example.com%"]);
     });
@@ -79,22 +79,22 @@ describe("SCIM filter SQL compilation", () => {
 
     it("reads extension attributes under their full URN key", () => {
       expect(compileUser(`${ENTERPRISE}.department eq "Sales"`)).to.deep.equal({
-        sql: `lower(u.scim_resource->'${ENTERPRISE}'->>'department') = $1`,
-        params: ["sales"],
+        sql: `lower(u.scim_resource->'${ENTERPRISE}'->>'department') = lower($1)`,
+        params: ["Sales"],
       });
       expect(compileUser(`${ENTERPRISE}:manager.value eq "user_9"`).sql).to.equal(
-        `lower(u.scim_resource->'${ENTERPRISE}'->'manager'->>'value') = $1`,
+        `lower(u.scim_resource->'${ENTERPRISE}'->'manager'->>'value') = lower($1)`,
       );
     });
 
     it("uses null-safe ne and treats eq null as absent", () => {
-      expect(compileUser('title ne "x"').sql).to.equal("lower(u.scim_resource->>'title') IS DISTINCT FROM $1");
+      expect(compileUser('title ne "x"').sql).to.equal("lower(u.scim_resource->>'title') IS DISTINCT FROM lower($1)");
       expect(compileUser("title eq null").sql).to.match(/^\(NOT \(u\.scim_resource->'title' IS NOT NULL AND/);
       expect(compileUser("externalId eq null").sql).to.equal("(NOT (u.external_id IS NOT NULL AND u.external_id <> ''))");
     });
 
     it("negates with IS NOT TRUE so that not(absent = x) is true", () => {
-      expect(compileUser('not (title eq "x")').sql).to.equal("((lower(u.scim_resource->>'title') = $1) IS NOT TRUE)");
+      expect(compileUser('not (title eq "x")').sql).to.equal("((lower(u.scim_resource->>'title') = lower($1)) IS NOT TRUE)");
     });
 
     it("makes ne on a multi-valued attribute mean no value equals", () => {
@@ -103,22 +103,22 @@ describe("SCIM filter SQL compilation", () => {
 
     it("escapes LIKE wildcards in the parameter, not the SQL", () => {
       expect(compileUser('title co "50%_off\\\\"')).to.deep.equal({
-        sql: "lower(u.scim_resource->>'title') LIKE $1",
+        sql: "lower(u.scim_resource->>'title') LIKE lower($1)",
         params: ["%50\\%\\_off\\\\%"],
       });
       expect(compileUser('externalId ew "A%"').params).to.deep.equal(["%A\\%"]);
     });
 
     it("orders strings by code point", () => {
-      expect(compileUser('title gt "m"').sql).to.equal(`lower(u.scim_resource->>'title') COLLATE "C" > $1`);
+      expect(compileUser('title gt "m"').sql).to.equal(`lower(u.scim_resource->>'title') COLLATE "C" > lower($1)`);
     });
   });
 
   describe("Groups", () => {
     it("maps displayName eq to the lower(display_name) index", () => {
       expect(compileGroup('displayName eq "Finance Approvers"', 1)).to.deep.equal({
-        sql: "lower(t.display_name) = $2",
-        params: ["finance approvers"],
+        sql: "lower(t.display_name) = lower($2)",
+        params: ["Finance Approvers"],
       });
     });
 
@@ -166,8 +166,8 @@ describe("SCIM filter SQL compilation", () => {
             const b = compileFilterToSql(build(second), resourceType, { bindOffset: 2 });
             expect(a.sql).to.equal(b.sql);
             expect(a.params).to.have.length(1);
-            // The parameter is the value itself: lowercased unless caseExact, LIKE-escaped for co/sw/ew.
-            const value = attribute === "externalId" ? first : first.toLowerCase();
+            // The parameter is the value itself (lowered in SQL unless caseExact), LIKE-escaped for co/sw/ew.
+            const value = first;
             const escaped = value.replace(/[\\%_]/g, "\\$&");
             const expected = op === "co" ? `%${escaped}%` : op === "sw" ? `${escaped}%` : op === "ew" ? `%${escaped}` : value;
             expect(a.params).to.deep.equal([expected]);
@@ -183,9 +183,9 @@ describe("SCIM filter SQL compilation", () => {
       expect(compile('title co "\\u0000"')).to.deep.equal({ sql: "FALSE", params: [] });
       expect(compile('title ne "x\\u0000"')).to.deep.equal({ sql: "TRUE", params: [] });
       // "ab\u0000…" sorts just above "ab": gt/ge mean "> ab", lt/le mean "<= ab".
-      expect(compile('userName gt "AB\\u0000z"').params).to.deep.equal(["ab"]);
-      expect(compile('userName gt "AB\\u0000z"').sql).to.include('COLLATE "C" > $2');
-      expect(compile('userName le "ab\\u0000"').sql).to.include('COLLATE "C" <= $2');
+      expect(compile('userName gt "AB\\u0000z"').params).to.deep.equal(["AB"]);
+      expect(compile('userName gt "AB\\u0000z"').sql).to.include('COLLATE "C" > lower($2)');
+      expect(compile('userName le "ab\\u0000"').sql).to.include('COLLATE "C" <= lower($2)');
       expect(compile('emails[value eq "\\u0000"]').params).to.deep.equal([]);
     });
 
@@ -197,7 +197,7 @@ describe("SCIM filter SQL compilation", () => {
         expect(sql, value).not.to.include(value);
         const unescaped = params.map((param) => String(param).replace(/\\([\\%_])/g, "$1"));
         expect(unescaped).to.have.length(3);
-        for (const param of unescaped) expect(param).to.include(value.toLowerCase());
+        for (const param of unescaped) expect(param).to.include(value);
       }
     });
   });

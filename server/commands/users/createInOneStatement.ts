@@ -9,7 +9,7 @@ import { outboxCtes } from "../../webhooks/outbox.ts";
 import { auditCte, type Actor } from "../audit.ts";
 import { mappingForVersion } from "../userMapping.ts";
 import type { UserCommandDeps } from "./userCommands.ts";
-import { mappedColumns, type UserWriteResult } from "./userWriter.ts";
+import { countMappingFailures, mappedColumns, type UserWriteResult } from "./userWriter.ts";
 
 /** The row the INSERT below writes, as RETURNING * would give it back (the event is built from it). */
 function newUserRow(id: string, tenant: Tenant, values: UserWrite, now: Date): UserRow {
@@ -42,7 +42,8 @@ export async function createInOneStatement(deps: UserCommandDeps, tenant: Tenant
   if (input.groups !== undefined && input.groups.length > 0) return undefined;
   const now = deps.now();
   const mapping = await mappingForVersion(deps.sequelize, tenant.organizationId, tenant.mappingVersion);
-  const values = mappedColumns({ mapping, metrics: deps.metrics }, input, []);
+  // Failures are counted only if this statement writes the user: a fallback evaluates the mapping again.
+  const values = mappedColumns({ mapping, metrics: deps.metrics }, input, [], { countFailures: false });
   const id = newId("user");
   const row = newUserRow(id, tenant, values, now);
 
@@ -93,5 +94,6 @@ export async function createInOneStatement(deps: UserCommandDeps, tenant: Tenant
   );
   const rows = await execute<UserRow>(deps.sequelize, `WITH ${insert}, ${outbox.sql}, ${audit} SELECT * FROM inserted`, bind.values);
   const created = rows[0];
+  if (created) countMappingFailures(deps.metrics, values.mapping_errors as Array<{ destination: string }>);
   return created ? { row: created, memberships: [], event: "scimUser.provisioned" } : undefined;
 }

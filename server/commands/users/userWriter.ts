@@ -30,10 +30,18 @@ export type UserWriteResult = { row: UserRow; memberships: MembershipRow[]; even
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-/** Turns a SCIM input plus the user's teams into the stored columns, via the org's mapping. */
-export function mappedColumns(ctx: Pick<UserWriteContext, "mapping" | "metrics">, input: UserInput, teamNames: string[]): UserWrite {
+/**
+ * Turns a SCIM input plus the user's teams into the stored columns, via the org's mapping.
+ * `countFailures: false` leaves the mapping-failure metric to the caller (see createInOneStatement).
+ */
+export function mappedColumns(
+  ctx: Pick<UserWriteContext, "mapping" | "metrics">,
+  input: UserInput,
+  teamNames: string[],
+  options: { countFailures: boolean } = { countFailures: true },
+): UserWrite {
   const { fields, errors } = mapUser(ctx.mapping, input.resource, teamNames);
-  for (const error of errors) ctx.metrics.mappingFailures.inc({ destination: error.destination.split(".")[0] ?? "unknown" });
+  if (options.countFailures) countMappingFailures(ctx.metrics, errors);
   if (!fields.email_address || !EMAIL.test(fields.email_address)) {
     throw new ValidationError(
       "An email is required: send emails[] with a value (a primary one wins), or a userName that is an email address.",
@@ -57,6 +65,11 @@ export function mappedColumns(ctx: Pick<UserWriteContext, "mapping" | "metrics">
   };
 }
 
+/** One increment of rollcall_mapping_evaluation_failures_total per failed mapping entry. */
+export function countMappingFailures(metrics: Metrics, errors: Array<{ destination: string }>): void {
+  for (const error of errors) metrics.mappingFailures.inc({ destination: error.destination.split(".")[0] ?? "unknown" });
+}
+
 /** Which webhook event a change from `before` to `after` is, or null when nothing changed. */
 function eventFor(before: UserRow | null, after: UserRow, teamsChanged: boolean): WebhookEventType | null {
   if (!before) return "scimUser.provisioned";
@@ -65,10 +78,24 @@ function eventFor(before: UserRow | null, after: UserRow, teamsChanged: boolean)
   return before.version === after.version && !teamsChanged ? null : "scimUser.updated";
 }
 
+/**
+ * JSON with object keys sorted: PostgreSQL returns jsonb with its own key order (shortest key
+ * first), so the stored row and a new input holding the same values must be compared by value,
+ * not by their JSON text.
+ */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** Whether writing `values` would leave the row as it is (then the write keeps its version and sends no event). */
 function sameStoredState(before: UserRow, values: UserWrite): boolean {
   return (
-    JSON.stringify([before.external_id, before.user_name, before.app_external_id, before.email_address, before.first_name, before.last_name, before.active, before.organization_role, before.public_metadata, before.private_metadata, before.scim_resource, before.mapping_version, before.mapping_errors]) ===
-    JSON.stringify([values.external_id, values.user_name, values.app_external_id, values.email_address, values.first_name, values.last_name, values.active, values.organization_role, values.public_metadata, values.private_metadata, values.scim_resource, values.mapping_version, values.mapping_errors])
+    canonicalJson([before.external_id, before.user_name, before.app_external_id, before.email_address, before.first_name, before.last_name, before.active, before.organization_role, before.public_metadata, before.private_metadata, before.scim_resource, before.mapping_version, before.mapping_errors]) ===
+    canonicalJson([values.external_id, values.user_name, values.app_external_id, values.email_address, values.first_name, values.last_name, values.active, values.organization_role, values.public_metadata, values.private_metadata, values.scim_resource, values.mapping_version, values.mapping_errors])
   );
 }
 

@@ -69,10 +69,10 @@ function escapeLike(value: string): string {
  * binary (COLLATE "C") order, "p\u0000…" sits just above its prefix p, so order comparisons become
  * comparisons with p.
  */
-function nulComparison(text: string, op: ComparisonOperator, prefix: string, params: Params): string {
+function nulComparison(text: string, op: ComparisonOperator, boundPrefix: () => string): string {
   if (op === "ne") return "TRUE";
-  if (op === "gt" || op === "ge") return `${text} COLLATE "C" > ${params.bind(prefix)}`;
-  if (op === "lt" || op === "le") return `${text} COLLATE "C" <= ${params.bind(prefix)}`;
+  if (op === "gt" || op === "ge") return `${text} COLLATE "C" > ${boundPrefix()}`;
+  if (op === "lt" || op === "le") return `${text} COLLATE "C" <= ${boundPrefix()}`;
   return "FALSE";
 }
 
@@ -95,18 +95,20 @@ function scalarPredicate(operand: Operand, op: ComparisonOperator, value: BoundV
     case "number":
       break;
     case "string": {
+      // Case-insensitive attributes compare lower() of both sides, in SQL: PostgreSQL's lower() is what
+      // the unique indexes use, and JavaScript's toLowerCase differs on a few letters (final Σ, İ).
       const caseExact = operand.definition.caseExact;
       const text = caseExact ? operand.text : `lower(${operand.text})`;
-      const wanted = caseExact ? value.value : value.value.toLowerCase();
-      const nul = wanted.indexOf("\u0000");
-      if (nul >= 0) return nulComparison(text, op, wanted.slice(0, nul), params);
-      if (equality) return `${text} ${equality} ${params.bind(wanted)}`;
-      const escaped = escapeLike(wanted);
-      if (op === "co") return `${text} LIKE ${params.bind(`%${escaped}%`)}`;
-      if (op === "sw") return `${text} LIKE ${params.bind(`${escaped}%`)}`;
-      if (op === "ew") return `${text} LIKE ${params.bind(`%${escaped}`)}`;
+      const bindWanted = (wanted: string) => (caseExact ? params.bind(wanted) : `lower(${params.bind(wanted)})`);
+      const nul = value.value.indexOf("\u0000");
+      if (nul >= 0) return nulComparison(text, op, () => bindWanted(value.value.slice(0, nul)));
+      if (equality) return `${text} ${equality} ${bindWanted(value.value)}`;
+      const escaped = escapeLike(value.value);
+      if (op === "co") return `${text} LIKE ${bindWanted(`%${escaped}%`)}`;
+      if (op === "sw") return `${text} LIKE ${bindWanted(`${escaped}%`)}`;
+      if (op === "ew") return `${text} LIKE ${bindWanted(`%${escaped}`)}`;
       // COLLATE "C": RFC 7644 asks for a lexicographical order, independent of the database locale.
-      return `${text} COLLATE "C" ${ORDER_OPERATORS[op] ?? "="} ${params.bind(wanted)}`;
+      return `${text} COLLATE "C" ${ORDER_OPERATORS[op] ?? "="} ${bindWanted(value.value)}`;
     }
   }
   throw new InvalidFilterError(`Filtering with "${op}" on ${operand.definition.name} is not supported.`);
