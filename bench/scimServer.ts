@@ -10,15 +10,19 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** A Rollcall server running as its own process, as in production (`rollcall serve`). */
 export type ServerProcess = { url: string; pid: number; stop(): Promise<void> };
 
-/** Starts `node --import tsx server/cli.ts serve` against a database and waits for /readyz. */
+/**
+ * Starts `node --import tsx server/cli.ts <command>` (serve, or dispatch for a dispatcher-only
+ * workload, which also serves /readyz) against a database and waits for /readyz.
+ */
 export async function startServerProcess(
   databaseUrl: string,
   adminKey: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean),
+  command: "serve" | "dispatch" = "serve",
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/cli.ts", "serve"], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/cli.ts", command], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -1,5 +1,6 @@
 import type { Sequelize } from "sequelize";
 import { newId } from "../ids.ts";
+import { execute } from "../models/sql.ts";
 import type { Logger } from "../logger.ts";
 
 /** One SCIM call as recorded for an org admin debugging their IdP; holds no secrets or bodies. */
@@ -21,8 +22,6 @@ export interface ScimRequestLog {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
-
-const COLUMNS = 11;
 
 /**
  * Buffers entries and writes them in batches, off the request path: a log row must never cost an
@@ -61,17 +60,27 @@ export class BatchedScimRequestLog implements ScimRequestLog {
   }
 
   private async write(batch: ScimRequestEntry[]): Promise<void> {
-    const values: unknown[] = [];
-    const rows = batch.map((e, i) => {
-      values.push(newId("req"), e.organizationId, e.tokenId, e.requestId, e.method, e.path.slice(0, 2000), e.status, e.durationMs, e.outcome, e.error?.slice(0, 1000) ?? null, e.at);
-      const base = i * COLUMNS;
-      return `(${Array.from({ length: COLUMNS }, (_, k) => `$${base + k + 1}`).join(",")})`;
-    });
+    // One column array per parameter: the statement text is the same for any batch size, so it is
+    // prepared once per connection instead of parsed and planned with thousands of parameters.
+    const column = <T>(pick: (e: ScimRequestEntry) => T) => batch.map(pick);
     try {
-      await this.sequelize.query(
+      await execute(
+        this.sequelize,
         `INSERT INTO scim_request_log (id, organization_id, token_id, request_id, method, path, status, duration_ms, outcome, error, created_at)
-         VALUES ${rows.join(",")}`,
-        { bind: values },
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::text[], $10::text[], $11::timestamptz[])`,
+        [
+          column(() => newId("req")),
+          column((e) => e.organizationId),
+          column((e) => e.tokenId),
+          column((e) => e.requestId),
+          column((e) => e.method),
+          column((e) => e.path.slice(0, 2000)),
+          column((e) => e.status),
+          column((e) => e.durationMs),
+          column((e) => e.outcome),
+          column((e) => e.error?.slice(0, 1000) ?? null),
+          column((e) => e.at),
+        ],
       );
     } catch (error) {
       this.logger.warn({ err: error, dropped: batch.length }, "could not write SCIM request log");

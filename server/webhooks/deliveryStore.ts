@@ -1,6 +1,7 @@
 import { QueryTypes, type Sequelize } from "sequelize";
 import type { AttemptResult } from "./sender.ts";
 import { serializePayload, type EventPayload } from "./outbox.ts";
+import { execute } from "../models/sql.ts";
 
 /** A delivery the dispatcher has leased, with everything needed to send it. */
 export type ClaimedDelivery = {
@@ -100,20 +101,18 @@ const RECORD = `
 export async function recordAttempts(sequelize: Sequelize, records: AttemptRecord[]): Promise<void> {
   if (records.length === 0) return;
   const column = <T>(pick: (r: AttemptRecord) => T) => records.map(pick);
-  await sequelize.query(RECORD, {
-    bind: [
-      column((r) => r.deliveryId),
-      column((r) => r.attemptId),
-      column((r) => r.attemptedAt),
-      column((r) => r.result.statusCode),
-      column((r) => r.result.latencyMs),
-      column((r) => r.result.responseExcerpt),
-      column((r) => r.result.error),
-      column((r) => r.outcome),
-      column((r) => r.nextAttemptAt),
-      column((r) => r.lease),
-    ],
-  });
+  await execute(sequelize, RECORD, [
+    column((r) => r.deliveryId),
+    column((r) => r.attemptId),
+    column((r) => r.attemptedAt),
+    column((r) => r.result.statusCode),
+    column((r) => r.result.latencyMs),
+    column((r) => r.result.responseExcerpt),
+    column((r) => r.result.error),
+    column((r) => r.outcome),
+    column((r) => r.nextAttemptAt),
+    column((r) => r.lease),
+  ]);
 }
 
 /**

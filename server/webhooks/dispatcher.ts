@@ -28,6 +28,8 @@ export type DispatcherOptions = {
   idleMs?: number;
   /** How often the outbox gauge is refreshed (and stranded deliveries ended) while running. */
   housekeepingIntervalMs?: number;
+  /** Pause after a batch that was not full, so the next one can fill (see FILL_MS). */
+  fillMs?: number;
   /** Jitter source in [0, 1); tests pin it to make the retry schedule exact. */
   random?: () => number;
 };
@@ -50,6 +52,13 @@ const ERROR_BACKOFF_MS = 2_000;
 const ANALYZE_MIN_GROWTH = 1_000;
 /** First sleep after an empty poll: right after work, new events are likely, so look again soon. */
 const MIN_IDLE_MS = 10;
+/**
+ * Pause after a batch that was not full before claiming again. Every claim and every record is a
+ * commit; claiming as soon as anything is due made batches of two or three events under a steady
+ * stream of creates, and those commits cost the SCIM server 30% of its create throughput. Waiting
+ * this long lets a batch fill up, at the price of at most this much delivery latency.
+ */
+const FILL_MS = 20;
 
 /** Creates a webhook dispatcher: claim due deliveries → commit → send → record, at least once. */
 export function createDispatcher(deps: DispatcherDeps, options: DispatcherOptions = {}): Dispatcher {
@@ -59,6 +68,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   const idleMs = options.idleMs ?? 250;
   const housekeepingIntervalMs = options.housekeepingIntervalMs ?? 5_000;
   const random = options.random ?? Math.random;
+  const fillMs = options.fillMs ?? FILL_MS;
   const leaseMs = config.webhooks.timeoutMs + LEASE_MARGIN_MS;
   const sender = new WebhookSender({ timeoutMs: config.webhooks.timeoutMs, allowPrivateUrls: config.webhooks.allowPrivateUrls });
 
@@ -146,6 +156,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
         if (batch.length > 0) {
           track(batch);
           idleDelay = MIN_IDLE_MS;
+          if (batch.length < batchSize) await pause(fillMs);
           continue;
         }
         await pause(idleDelay, [...inFlight]);
