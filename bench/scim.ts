@@ -12,6 +12,7 @@ import os from "node:os";
 import pg from "pg";
 import { createFreshDatabase } from "../test/helpers/testDatabase.ts";
 import { startWebhookSink } from "./webhookSink.ts";
+import { cpuPerRequest, cpuSnapshot, type CpuSnapshot } from "./cpuAccounting.ts";
 import { startServerProcess } from "./scimServer.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -35,11 +36,25 @@ const MAPPING = {
   "externalId": "external_id",
 };
 
-type Row = { scenario: string; requests: number; rps: number; p50_ms: number; p99_ms: number; non2xx: number; errors: number };
+type Row = {
+  scenario: string; requests: number; rps: number; p50_ms: number; p99_ms: number; non2xx: number; errors: number;
+  /** CPU ms per request: the server process, all of PostgreSQL, the other node processes (load generator, webhook sink). */
+  cpu_ms?: CpuSnapshot;
+};
 const rows: Row[] = [];
 
+let serverPid = 0;
+let cpuAtPhaseStart: CpuSnapshot | undefined;
+
+/** Starts CPU accounting for the next recorded run (call right before it). */
+function measureCpu(): void {
+  cpuAtPhaseStart = cpuSnapshot(serverPid);
+}
+
 function record(scenario: string, result: Result): Row {
-  const row = {
+  const cpu = cpuAtPhaseStart ? cpuPerRequest(cpuAtPhaseStart, cpuSnapshot(serverPid), result.requests.total) : undefined;
+  cpuAtPhaseStart = undefined;
+  const row: Row = {
     scenario,
     requests: result.requests.total,
     rps: Math.round(result.requests.average),
@@ -47,9 +62,11 @@ function record(scenario: string, result: Result): Row {
     p99_ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    ...(cpu ? { cpu_ms: cpu } : {}),
   };
   rows.push(row);
-  console.log(`${scenario}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}`);
+  const cpuText = cpu ? `, CPU ms/request: server ${cpu.server}, postgres ${cpu.postgres}, other ${cpu.other}` : "";
+  console.log(`${scenario}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}${cpuText}`);
   return row;
 }
 
@@ -107,6 +124,7 @@ async function newOrg(bench: Bench, name: string): Promise<{ id: string; token: 
 async function creates({ url, scimHeaders }: Bench): Promise<void> {
   const post = (prefix: string) => [{ method: "POST" as const, path: "/scim/v2/Users", setupRequest: (r: LoadRequest) => ({ ...r, body: userBody(prefix) }) }];
   await autocannon({ url, connections: CONNECTIONS, duration: 3, headers: scimHeaders, requests: post("warm") });
+  measureCpu();
   const peak = record("user creates (peak)", await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, requests: post("c") }));
   const half = Math.max(1, Math.floor(peak.rps / 2));
   // autocannon's overallRate gives each connection a quota per second that it sends as fast as it
@@ -135,10 +153,13 @@ async function reads(bench: Bench): Promise<void> {
     await seedUsers(db, org.id, org.connectionId, size, tag);
     // Steady state: without this, autovacuum starts on the fresh rows in the middle of the measurement.
     await db.query("VACUUM ANALYZE users");
+    // And the bulk load's dirty pages written out now, not by the checkpointer during the measurement.
+    await db.query("CHECKPOINT");
     const headers = { Authorization: `Bearer ${org.token}` };
     const pathFor = () => `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${tag}${1 + Math.floor(Math.random() * size)}@seed.example.com"`)}`;
     const requests = [{ method: "GET" as const, setupRequest: (r: LoadRequest) => ({ ...r, path: pathFor() }) }];
     await autocannon({ url, connections: CONNECTIONS, duration: 2, headers, requests });
+    measureCpu();
     record(`filtered reads, ${size.toLocaleString("en")} users`, await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers, requests }));
   }
 }
@@ -161,6 +182,7 @@ async function groupPatches(bench: Bench): Promise<void> {
     next += 100;
     return JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: members }] });
   };
+  measureCpu();
   record("group PATCH +100 members (10,000-member group)", await autocannon({
     url, connections: 4, amount: Math.min(250, Math.floor(userIds.length / 100)), headers,
     requests: [{ method: "PATCH", path: `/scim/v2/Groups/${group.id}?excludedAttributes=members`, setupRequest: (r) => ({ ...r, body: patchBody() }) }],
@@ -171,6 +193,7 @@ async function groupPatches(bench: Bench): Promise<void> {
 async function mixed({ url, scimHeaders }: Bench): Promise<void> {
   const pushGroup = await (await fetch(`${url}/scim/v2/Groups`, { method: "POST", headers: scimHeaders, body: JSON.stringify({ displayName: "Admins" }) })).json() as { id: string };
   const patchOp = (operation: unknown) => JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [operation] });
+  measureCpu();
   record("mixed Okta-like workload (create, PUT, group push, deactivate)", await autocannon({
     url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
     requests: [
@@ -195,6 +218,7 @@ async function main(): Promise<void> {
   const server = await startServerProcess(fresh.url, ADMIN_KEY, {
     ROLLCALL_SCIM_RATE_LIMIT: "0", DATABASE_POOL_MAX: "20", ...(separateDispatcher ? { ROLLCALL_ENABLE_DISPATCHER: "false" } : {}), ...extraEnv,
   });
+  serverPid = server.pid;
   const dispatcher = separateDispatcher ? await startServerProcess(fresh.url, ADMIN_KEY, { DATABASE_POOL_MAX: "5" }, [], "dispatch") : undefined;
   const db = new pg.Client({ connectionString: fresh.url });
   await db.connect();
