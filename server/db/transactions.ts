@@ -1,4 +1,5 @@
 import type { Sequelize, Transaction } from "sequelize";
+import { isStalePlan } from "../models/sql.ts";
 
 /** SQLSTATEs after which the same transaction, run again from its start, can succeed. */
 const RETRYABLE_CODES = new Set(["40P01", "40001"]);
@@ -24,7 +25,9 @@ export async function writeTransaction<T>(sequelize: Sequelize, work: (transacti
       return await sequelize.transaction(work);
     } catch (error) {
       const code = sqlState(error);
-      if (attempt >= ATTEMPTS || !code || !RETRYABLE_CODES.has(code)) throw error;
+      // A stale prepared plan (a migration ran meanwhile) dropped its connection; another one can succeed.
+      const retryable = (code !== undefined && RETRYABLE_CODES.has(code)) || isStalePlan(error);
+      if (attempt >= ATTEMPTS || !retryable) throw error;
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
     }
   }

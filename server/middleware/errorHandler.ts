@@ -2,6 +2,7 @@ import type { Next } from "koa";
 import { ZodError } from "zod";
 import { BaseError, ConnectionError, TimeoutError, UniqueConstraintError, ForeignKeyConstraintError, DatabaseError } from "sequelize";
 import type { AppContext } from "../context.ts";
+import { isStalePlan } from "../models/sql.ts";
 import {
   AppError,
   ConflictError,
@@ -86,6 +87,9 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof DatabaseError && (code === "40P01" || code === "40001")) {
     // Still deadlocked after the transaction retries (server/db/database.ts): nothing was written; retrying works.
     return new ServiceUnavailableError("The request collided with a concurrent change to the same resources; retry shortly.", error);
+  }
+  if (isStalePlan(error)) {
+    return new ServiceUnavailableError("The database schema changed during a deployment; retry shortly.", error);
   }
   if (error instanceof DatabaseError && code === "57014") {
     return new ServiceUnavailableError("The database took too long to answer; retry shortly.", error);

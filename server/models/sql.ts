@@ -73,6 +73,12 @@ function uniqueFields(detail: string | undefined): Record<string, string> {
   return columns.length === values.length ? Object.fromEntries(columns.map((c, i) => [c, values[i]!])) : {};
 }
 
+/** PostgreSQL refusing a cached plan whose result columns changed since it was prepared. */
+export function isStalePlan(error: unknown): boolean {
+  const cause = (error as { parent?: unknown })?.parent ?? error;
+  return cause instanceof pg.DatabaseError && cause.code === "0A000" && /cached plan must not change result type/.test(cause.message);
+}
+
 /**
  * Driver errors become the Sequelize errors the rest of Rollcall (the error handler, the deadlock
  * retry) already understands, so there is still one error model. Connection-level errors (no
@@ -96,6 +102,12 @@ async function run<T>(sequelize: Sequelize, sql: string, bind: unknown[], transa
     const result = await client.query<T & pg.QueryResultRow>({ name, text: sql, values: bind });
     return result.rows;
   } catch (error) {
+    if (isStalePlan(error)) {
+      // A migration changed a table under this connection's prepared statements (a rolling deploy):
+      // every `SELECT *` / `RETURNING *` of it would now fail the same way. The pool drops the
+      // connection instead of lending it again, and this request fails as retryable (503).
+      (client as Client & { _invalid?: boolean })._invalid = true;
+    }
     throw asSequelizeError(error, sql);
   } finally {
     releaseStatement(client, name);

@@ -1,13 +1,15 @@
 import { expect } from "chai";
 import pg from "pg";
-import { DatabaseError, ForeignKeyConstraintError, QueryTypes, UniqueConstraintError, type Sequelize } from "sequelize";
+import { DatabaseError, ForeignKeyConstraintError, QueryTypes, UniqueConstraintError, type Sequelize, type Transaction } from "sequelize";
 import { shared } from "../helpers/rootHooks.ts";
 import { serverUrl } from "../helpers/testDatabase.ts";
 import { testConfig } from "../helpers/testService.ts";
 import { unique } from "../helpers/factories.ts";
 import { createSequelize } from "../../server/db/database.ts";
 import { createLogger } from "../../server/logger.ts";
-import { execute, select } from "../../server/models/sql.ts";
+import { execute, isStalePlan, select } from "../../server/models/sql.ts";
+import { toAppError } from "../../server/middleware/errorHandler.ts";
+import { writeTransaction } from "../../server/db/transactions.ts";
 
 const LIMIT = 200;
 
@@ -233,6 +235,48 @@ describe("hand-written SQL as named prepared statements (server/models/sql.ts)",
           await execute(sequelize, `INSERT INTO organizations (id, name, slug) VALUES ($1, 'Committed', $2)`, [id, `cm-${unique()}`], transaction);
         });
         expect(await select(sequelize, `SELECT id FROM organizations WHERE id = $1`, [id])).to.deep.equal([{ id }]);
+      });
+    });
+  });
+
+  describe("a migration under prepared statements (rolling deploy)", () => {
+    const backendPid = async (sequelize: Sequelize) => (await select<{ pid: number }>(sequelize, `SELECT pg_backend_pid() AS pid`, []))[0]!.pid;
+
+    it("fails the first SELECT * after a column was added as a stale plan, drops that connection, and the next query works", async () => {
+      await withPool(1, async (sequelize) => {
+        const table = `stale_probe_${unique().replace(/\W/g, "_")}`;
+        await sequelize.query(`CREATE TABLE ${table} (id int)`);
+        try {
+          await sequelize.query(`INSERT INTO ${table} VALUES (1)`);
+          const read = () => select<Record<string, unknown>>(sequelize, `SELECT * FROM ${table}`, []);
+          expect(await read()).to.deep.equal([{ id: 1 }]);
+          const before = await backendPid(sequelize);
+          await sequelize.query(`ALTER TABLE ${table} ADD COLUMN extra int`);
+          const error = await rejectionOf(read());
+          expect(isStalePlan(error), String(error)).to.equal(true);
+          expect(toAppError(error).status).to.equal(503);
+          expect(await read()).to.deep.equal([{ id: 1, extra: null }]);
+          expect(await backendPid(sequelize), "the stale connection was replaced").to.not.equal(before);
+        } finally {
+          await sequelize.query(`DROP TABLE ${table}`);
+        }
+      });
+    });
+
+    it("runs a write transaction again on a fresh connection when its plan went stale", async () => {
+      await withPool(1, async (sequelize) => {
+        const table = `stale_probe_${unique().replace(/\W/g, "_")}`;
+        await sequelize.query(`CREATE TABLE ${table} (id int)`);
+        try {
+          const insert = (transaction: Transaction) => execute<Record<string, unknown>>(sequelize, `INSERT INTO ${table} VALUES (2) RETURNING *`, [], transaction);
+          expect(await writeTransaction(sequelize, insert)).to.deep.equal([{ id: 2 }]);
+          await sequelize.query(`ALTER TABLE ${table} ADD COLUMN extra int`);
+          expect(await writeTransaction(sequelize, insert)).to.deep.equal([{ id: 2, extra: null }]);
+          const [{ n }] = await select<{ n: number }>(sequelize, `SELECT count(*)::int AS n FROM ${table}`, []) as [{ n: number }];
+          expect(n, "the failed attempt left nothing behind").to.equal(2);
+        } finally {
+          await sequelize.query(`DROP TABLE ${table}`);
+        }
       });
     });
   });
