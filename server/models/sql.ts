@@ -115,6 +115,17 @@ async function run<T>(sequelize: Sequelize, sql: string, bind: unknown[], transa
   }
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000. Text Rollcall stores on its own account (a request path, an
+ * error message that echoes the request, a consumer's response) gets U+FFFD in its place, so one
+ * such character cannot make a whole log batch fail. Input an IdP asks to store is refused instead (400).
+ */
+export function storableText(text: string): string;
+export function storableText(text: string | null): string | null;
+export function storableText(text: string | null): string | null {
+  return text === null || !text.includes("\u0000") ? text : text.replaceAll("\u0000", "\uFFFD");
+}
+
 /** Collects bind values while a statement is composed from parts; add() returns the value's `$n`. */
 export class BindList {
   readonly values: unknown[] = [];

@@ -1,6 +1,6 @@
 import type { Sequelize } from "sequelize";
 import { newId } from "../ids.ts";
-import { execute } from "../models/sql.ts";
+import { execute, storableText } from "../models/sql.ts";
 import type { Logger } from "../logger.ts";
 
 /** One SCIM call as recorded for an org admin debugging their IdP; holds no secrets or bodies. */
@@ -74,11 +74,11 @@ export class BatchedScimRequestLog implements ScimRequestLog {
           column((e) => e.tokenId),
           column((e) => e.requestId),
           column((e) => e.method),
-          column((e) => e.path.slice(0, 2000)),
+          column((e) => storableText(e.path.slice(0, 2000))),
           column((e) => e.status),
           column((e) => e.durationMs),
           column((e) => e.outcome),
-          column((e) => e.error?.slice(0, 1000) ?? null),
+          column((e) => storableText(e.error?.slice(0, 1000) ?? null)),
           column((e) => e.at),
         ],
       );

@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize } from "sequelize";
 import type { AttemptResult } from "./sender.ts";
 import { serializePayload, type EventPayload } from "./outbox.ts";
-import { execute } from "../models/sql.ts";
+import { execute, storableText } from "../models/sql.ts";
 
 /** A delivery the dispatcher has leased, with everything needed to send it. */
 export type ClaimedDelivery = {
@@ -107,8 +107,8 @@ export async function recordAttempts(sequelize: Sequelize, records: AttemptRecor
     column((r) => r.attemptedAt),
     column((r) => r.result.statusCode),
     column((r) => r.result.latencyMs),
-    column((r) => r.result.responseExcerpt),
-    column((r) => r.result.error),
+    column((r) => storableText(r.result.responseExcerpt)),
+    column((r) => storableText(r.result.error)),
     column((r) => r.outcome),
     column((r) => r.nextAttemptAt),
     column((r) => r.lease),

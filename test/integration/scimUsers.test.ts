@@ -262,5 +262,16 @@ describe("SCIM Users", () => {
       expect(log.text).to.not.include("s3cret-pw");
       expect(log.text).to.not.include(token);
     });
+
+    it("logs a request whose error detail echoes a U+0000 from the request, with U+FFFD in its place", async () => {
+      const { orgId, token } = await createOrgWithToken(base());
+      const response = await scim(base(), token, "GET", `/Users?filter=${encodeURIComponent('userName eq "a\u0000')}`);
+      expect(response.status).to.equal(400);
+      await shared.service.deps.requestLog.flush();
+      const log = await admin(base(), "GET", `/v1/organizations/${orgId}/scim/events`);
+      expect(log.body.data).to.have.length(1);
+      expect(log.body.data[0]).to.include({ status: 400, outcome: "client_error" });
+      expect(log.body.data[0].error).to.include("\uFFFD").and.not.include("\u0000");
+    });
   });
 });

@@ -128,6 +128,16 @@ describe("webhook delivery: signing, retries, order, delivery log", () => {
     expect(counts).to.deep.include.members([["retry", 1], ["success", 1]]);
   });
 
+  it("records an attempt whose response holds U+0000 (which PostgreSQL text cannot) with U+FFFD in its place", async () => {
+    const { orgId } = await orgWithEndpoint();
+    const msgId = await record(orgId, `user_${unique()}`);
+    receiver.scriptFor(msgId, { status: 200, body: "ok\u0000done" });
+    await drain(newDispatcher().dispatcher);
+    const delivery = await deliveryOf(orgId, msgId);
+    expect(delivery).to.include({ status: "succeeded", attempt_count: 1 });
+    expect(delivery.attempts[0]).to.include({ status_code: 200, response_excerpt: "ok\uFFFDdone" });
+  });
+
   it("retries a receiver that is down on the backoff schedule, then marks the delivery failed", async () => {
     expect(RETRY_DELAYS_MS, "5 s, 5 min, 30 min, 2 h, 5 h, 10 h").to.deep.equal([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000]);
     const { orgId } = await orgWithEndpoint();
