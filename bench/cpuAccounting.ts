@@ -1,44 +1,51 @@
 import { readdirSync, readFileSync } from "node:fs";
 
 /**
- * CPU time used so far by the processes of a benchmark, read from /proc (Linux): the Rollcall
- * server, every PostgreSQL process, and everything else (the load generator, the webhook sink).
- * Two snapshots around a phase say where that phase's CPU went, per request.
+ * CPU time used by the processes of a benchmark, read from /proc (Linux): the Rollcall server,
+ * PostgreSQL (all its processes) and the other node processes (the load generator, the webhook
+ * sink). Two snapshots around a phase say where that phase's CPU went, per request.
  */
-export type CpuSnapshot = { server: number; postgres: number; other: number };
+type ProcessTimes = { comm: string; own: number; reapedChildren: number };
+export type CpuSnapshot = Map<number, ProcessTimes>;
+export type CpuSplit = { server: number; postgres: number; other: number };
 
 const TICKS_PER_SECOND = 100;
 
-function processTimes(): Array<{ pid: number; comm: string; seconds: number }> {
-  const out: Array<{ pid: number; comm: string; seconds: number }> = [];
+export function cpuSnapshot(): CpuSnapshot {
+  const snapshot: CpuSnapshot = new Map();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const close = stat.lastIndexOf(")");
       const comm = stat.slice(stat.indexOf("(") + 1, close);
-      const fields = stat.slice(close + 2).split(" ");
-      // After "(comm) ": state is field 0, utime field 11, stime field 12 (proc(5) fields 14 and 15).
-      out.push({ pid: Number(entry), comm, seconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND });
+      // After "(comm) " come state, ppid, …: utime and stime are proc(5) fields 14-15, cutime and cstime 16-17.
+      const fields = stat.slice(close + 2).split(" ").map(Number);
+      snapshot.set(Number(entry), {
+        comm,
+        own: (fields[11]! + fields[12]!) / TICKS_PER_SECOND,
+        reapedChildren: (fields[13]! + fields[14]!) / TICKS_PER_SECOND,
+      });
     } catch {
       // The process ended between readdir and read.
     }
   }
-  return out;
-}
-
-export function cpuSnapshot(serverPid: number): CpuSnapshot {
-  const snapshot: CpuSnapshot = { server: 0, postgres: 0, other: 0 };
-  for (const p of processTimes()) {
-    if (p.pid === serverPid) snapshot.server += p.seconds;
-    else if (p.comm === "postgres") snapshot.postgres += p.seconds;
-    else if (p.comm === "node" || p.comm.startsWith("node")) snapshot.other += p.seconds;
-  }
   return snapshot;
 }
 
-/** CPU milliseconds per request spent by each part between two snapshots. */
-export function cpuPerRequest(before: CpuSnapshot, after: CpuSnapshot, requests: number): CpuSnapshot {
-  const per = (key: keyof CpuSnapshot) => Math.round(((after[key] - before[key]) * 1e6) / Math.max(1, requests)) / 1000;
-  return { server: per("server"), postgres: per("postgres"), other: per("other") };
+/**
+ * CPU milliseconds per request of each part between two snapshots. A PostgreSQL backend that ended
+ * in between is counted through the postmaster, which reaps it (its children's time).
+ */
+export function cpuPerRequest(before: CpuSnapshot, after: CpuSnapshot, serverPid: number, requests: number): CpuSplit {
+  const split: CpuSplit = { server: 0, postgres: 0, other: 0 };
+  for (const [pid, now] of after) {
+    const then = before.get(pid);
+    const used = now.own - (then?.comm === now.comm ? then.own : 0);
+    if (pid === serverPid) split.server += used;
+    else if (now.comm === "postgres") split.postgres += used + now.reapedChildren - (then?.reapedChildren ?? 0);
+    else if (now.comm.startsWith("node")) split.other += used;
+  }
+  const perRequest = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, requests)) / 1000;
+  return { server: perRequest(split.server), postgres: perRequest(split.postgres), other: perRequest(split.other) };
 }

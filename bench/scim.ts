@@ -12,7 +12,7 @@ import os from "node:os";
 import pg from "pg";
 import { createFreshDatabase } from "../test/helpers/testDatabase.ts";
 import { startWebhookSink } from "./webhookSink.ts";
-import { cpuPerRequest, cpuSnapshot, type CpuSnapshot } from "./cpuAccounting.ts";
+import { cpuPerRequest, cpuSnapshot, type CpuSnapshot, type CpuSplit } from "./cpuAccounting.ts";
 import { startServerProcess } from "./scimServer.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -39,7 +39,7 @@ const MAPPING = {
 type Row = {
   scenario: string; requests: number; rps: number; p50_ms: number; p99_ms: number; non2xx: number; errors: number;
   /** CPU ms per request: the server process, all of PostgreSQL, the other node processes (load generator, webhook sink). */
-  cpu_ms?: CpuSnapshot;
+  cpu_ms?: CpuSplit;
 };
 const rows: Row[] = [];
 
@@ -48,11 +48,11 @@ let cpuAtPhaseStart: CpuSnapshot | undefined;
 
 /** Starts CPU accounting for the next recorded run (call right before it). */
 function measureCpu(): void {
-  cpuAtPhaseStart = cpuSnapshot(serverPid);
+  cpuAtPhaseStart = cpuSnapshot();
 }
 
 function record(scenario: string, result: Result): Row {
-  const cpu = cpuAtPhaseStart ? cpuPerRequest(cpuAtPhaseStart, cpuSnapshot(serverPid), result.requests.total) : undefined;
+  const cpu = cpuAtPhaseStart ? cpuPerRequest(cpuAtPhaseStart, cpuSnapshot(), serverPid, result.requests.total) : undefined;
   cpuAtPhaseStart = undefined;
   const row: Row = {
     scenario,
@@ -131,10 +131,12 @@ async function creates({ url, scimHeaders }: Bench): Promise<void> {
   // can when the second starts (lib/httpClient.js: reqsMadeThisSecond < rate), so 32 connections
   // fire together once a second and the latency measures that burst's queue. Both are reported:
   // the paced figure is the fewest connections (closed loop) whose throughput reaches half of peak.
+  measureCpu();
   record(`user creates at half of peak (${half}/s), overallRate: per-second bursts`, await autocannon({
     url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, overallRate: half, requests: post("h"),
   }));
   for (let connections = 1; connections <= CONNECTIONS; connections *= 2) {
+    measureCpu();
     const result = await autocannon({ url, connections, duration: SECONDS, headers: scimHeaders, requests: post(`p${connections}`) });
     if (result.requests.average >= half || connections * 2 > CONNECTIONS) {
       record(`user creates at half of peak, paced by ${connections} connections`, result);

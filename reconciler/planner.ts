@@ -1,3 +1,4 @@
+import { stableJson } from "../server/stableJson.ts";
 import type { UserRow } from "../server/models/rows.ts";
 /*
  * The pure half of the reconciler: given stored rows, decide what is wrong and how a repair would
@@ -9,17 +10,7 @@ import type { ExpectedMapping, Finding, MembershipSnapshot, RepairAction, UserSn
 /** Same rule as the SCIM user writer: a stored email must look like one. */
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-/** JSON with object keys sorted, so jsonb (which reorders keys) compares equal to what the mapping built. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value !== null && typeof value === "object" && !(value instanceof Date)) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
+export { stableJson };
 
 /** The mapped columns of a user, keyed by column name. */
 export type MappedColumns = Pick<

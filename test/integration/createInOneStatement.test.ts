@@ -359,4 +359,22 @@ describe("POST /Users as one autocommitted statement (createInOneStatement)", ()
     expect(provisioned.map((e) => e.subject_id)).to.deep.equal([results[0]!.body.id]);
     expect((await auditOf(org.orgId)).filter((a) => a.action === "user.created")).to.have.length(1);
   });
+
+  it("announces no scimUser.updated when a group push leaves the mapped fields as they were (jsonb key order)", async () => {
+    // public_metadata is built in mapping order (department, employee_number, title); PostgreSQL
+    // returns it as title, department, employee_number. Comparing JSON text saw a change on every push.
+    const org = await createOrgWithToken(base());
+    await putMapping(org.orgId);
+    const user = await scim(base(), org.token, "POST", "/Users", bodyFor(unique()));
+    expect(user.status, user.text).to.equal(201);
+    const group = await scim(base(), org.token, "POST", "/Groups", { displayName: `Team ${unique()}` });
+    expect(group.status, group.text).to.equal(201);
+    const push = await scim(base(), org.token, "PATCH", `/Groups/${group.body.id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: "add", path: "members", value: [{ value: user.body.id }] }],
+    });
+    expect(push.status, push.text).to.equal(200);
+    const userEvents = (await eventsOf(org.orgId)).filter((e) => e.subject_id === user.body.id).map((e) => e.type);
+    expect(userEvents).to.deep.equal(["scimUser.provisioned"]);
+  });
 });

@@ -4,6 +4,7 @@ import { execute, select } from "../../models/sql.ts";
 import { presentAppUser } from "../../presenters/appViews.ts";
 import { recordEvent } from "../../webhooks/outbox.ts";
 import { mapUser } from "../userMapping.ts";
+import { stableJson } from "../../stableJson.ts";
 import type { UserWriteContext } from "./userWriter.ts";
 
 /**
@@ -45,7 +46,8 @@ export async function remapUsersAfterMembershipChange(ctx: UserWriteContext, use
       app_external_id: user.app_external_id,
       mapping_errors: user.mapping_errors,
     };
-    if (JSON.stringify(next) === JSON.stringify(before)) continue;
+    // By value: the stored jsonb columns come back in PostgreSQL's key order.
+    if (stableJson(next) === stableJson(before)) continue;
     for (const error of errors) ctx.metrics.mappingFailures.inc({ destination: error.destination.split(".")[0] ?? "unknown" });
     const [updated] = await execute<UserRow>(
       sequelize,

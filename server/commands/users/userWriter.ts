@@ -14,6 +14,7 @@ import { recordChange } from "../recordChange.ts";
 import { mapUser, type CurrentMapping } from "../userMapping.ts";
 import { applyUserGroupsAttribute } from "./userGroups.ts";
 import { execute } from "../../models/sql.ts";
+import { stableJson } from "../../stableJson.ts";
 
 /** Everything a user write needs; one per request, never shared. */
 export type UserWriteContext = {
@@ -78,24 +79,11 @@ function eventFor(before: UserRow | null, after: UserRow, teamsChanged: boolean)
   return before.version === after.version && !teamsChanged ? null : "scimUser.updated";
 }
 
-/**
- * JSON with object keys sorted: PostgreSQL returns jsonb with its own key order (shortest key
- * first), so the stored row and a new input holding the same values must be compared by value,
- * not by their JSON text.
- */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
-
 /** Whether writing `values` would leave the row as it is (then the write keeps its version and sends no event). */
 function sameStoredState(before: UserRow, values: UserWrite): boolean {
   return (
-    canonicalJson([before.external_id, before.user_name, before.app_external_id, before.email_address, before.first_name, before.last_name, before.active, before.organization_role, before.public_metadata, before.private_metadata, before.scim_resource, before.mapping_version, before.mapping_errors]) ===
-    canonicalJson([values.external_id, values.user_name, values.app_external_id, values.email_address, values.first_name, values.last_name, values.active, values.organization_role, values.public_metadata, values.private_metadata, values.scim_resource, values.mapping_version, values.mapping_errors])
+    stableJson([before.external_id, before.user_name, before.app_external_id, before.email_address, before.first_name, before.last_name, before.active, before.organization_role, before.public_metadata, before.private_metadata, before.scim_resource, before.mapping_version, before.mapping_errors]) ===
+    stableJson([values.external_id, values.user_name, values.app_external_id, values.email_address, values.first_name, values.last_name, values.active, values.organization_role, values.public_metadata, values.private_metadata, values.scim_resource, values.mapping_version, values.mapping_errors])
   );
 }
 
