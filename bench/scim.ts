@@ -177,6 +177,8 @@ async function groupPatches(bench: Bench): Promise<void> {
     `INSERT INTO team_memberships (organization_id, team_id, user_id) SELECT organization_id, $2, id FROM users WHERE organization_id = $1 AND external_id IN (SELECT 'g' || g FROM generate_series(1, 10000) g)`,
     [org.id, group.id],
   );
+  await db.query("VACUUM ANALYZE users, team_memberships");
+  await db.query("CHECKPOINT");
   const userIds = (await db.query(`SELECT id FROM users WHERE organization_id = $1 AND NOT EXISTS (SELECT 1 FROM team_memberships m WHERE m.user_id = users.id) ORDER BY id`, [org.id])).rows.map((r) => r.id as string);
   let next = 0;
   const patchBody = () => {
