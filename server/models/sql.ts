@@ -52,9 +52,12 @@ async function reserveStatement(client: Client, name: string): Promise<void> {
     if (client.connection.parsedStatements[candidate] === undefined) return;
     // Forgotten by the driver first: a later query of the same text, queued behind the DEALLOCATE, parses it afresh.
     delete client.connection.parsedStatements[candidate];
-    // DEALLOCATE is not transactional; if it fails, the connection is broken or its transaction aborted,
-    // and the query that follows reports that itself.
-    await client.query(`DEALLOCATE ${candidate}`).catch(() => undefined);
+    // If DEALLOCATE fails (the connection broke, or its transaction is aborted), the server may still
+    // hold the statement the driver now believes gone, and preparing it again would fail: the pool
+    // drops the connection. The query that follows reports the failure itself.
+    await client.query(`DEALLOCATE ${candidate}`).catch(() => {
+      (client as Client & { _invalid?: boolean })._invalid = true;
+    });
     return;
   }
 }
