@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts `npm start` with no DATABASE_URL (embedded PGlite), walks the README's curl lines
-# (org → endpoint → SCIM token → SCIM call), then sends SIGTERM and expects a clean exit.
+# (org → endpoint → SCIM token → SCIM calls: lookup, create, lookup), then sends SIGTERM and
+# expects a clean exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=$(mktemp -d)
@@ -19,6 +20,15 @@ curl -fsS "localhost:$port/v1/organizations/$org/scim/endpoint" -H "Authorizatio
 token=$(curl -fsS -X POST "localhost:$port/v1/organizations/$org/scim/tokens" -H "Authorization: Bearer $key" \
   -H 'Content-Type: application/json' -d '{"name":"smoke"}' | node -e 'process.stdin.on("data",d=>console.log(JSON.parse(d).token))')
 curl -fsS "localhost:$port/scim/v2/ServiceProviderConfig" -H "Authorization: Bearer $token" >/dev/null
+# An IdP's first user: lookup (none), create, lookup again (one), on the embedded database.
+lookup() {
+  curl -fsS "localhost:$port/scim/v2/Users?filter=userName%20eq%20%22Smoke.User%40example.com%22" -H "Authorization: Bearer $token" |
+    node -e 'process.stdin.on("data",d=>console.log(JSON.parse(d).totalResults))'
+}
+[ "$(lookup)" = "0" ] || { echo "expected no user before the create"; exit 1; }
+curl -fsS -X POST "localhost:$port/scim/v2/Users" -H "Authorization: Bearer $token" -H 'Content-Type: application/scim+json' \
+  -d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"smoke.user@example.com","externalId":"00usmoke","emails":[{"value":"smoke.user@example.com","primary":true}],"active":true}' >/dev/null
+[ "$(lookup)" = "1" ] || { echo "the created user was not found by userName"; exit 1; }
 kill -TERM $pid
 for _ in $(seq 1 30); do kill -0 $pid 2>/dev/null || break; sleep 0.5; done
 if kill -0 $pid 2>/dev/null; then echo "server did not stop on SIGTERM"; exit 1; fi
