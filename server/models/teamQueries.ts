@@ -75,12 +75,15 @@ export async function updateTeam(
   id: string,
   values: TeamWrite & { membersSynced: boolean },
   now: Date,
-): Promise<TeamRow> {
-  const rows = await execute<TeamRow>(
+): Promise<TeamRow & { member_count: number }> {
+  const rows = await execute<TeamRow & { member_count: number }>(
     sequelize,
+    // The member count rides along for the event. Its snapshot is exact because every caller holds
+    // the team's row lock (or created the team) in this transaction: nobody else can add a member,
+    // whose foreign key check needs a KEY SHARE lock on the team row.
     `UPDATE teams SET display_name = $2, external_id = $3, scim_resource = $4, version = version + 1,
        idp_touched_at = $5, updated_at = $5, members_synced_at = CASE WHEN $6 THEN $5 ELSE members_synced_at END
-     WHERE id = $1 RETURNING *`,
+     WHERE id = $1 RETURNING *, (SELECT count(*)::int FROM team_memberships m WHERE m.team_id = $1) AS member_count`,
     [id, values.display_name, values.external_id, JSON.stringify(values.scim_resource), now, values.membersSynced],
     transaction,
   );

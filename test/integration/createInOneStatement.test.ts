@@ -377,4 +377,27 @@ describe("POST /Users as one autocommitted statement (createInOneStatement)", ()
     const userEvents = (await eventsOf(org.orgId)).filter((e) => e.subject_id === user.body.id).map((e) => e.type);
     expect(userEvents).to.deep.equal(["scimUser.provisioned"]);
   });
+
+  it("announces a member whose role a group push changed with one scimUser.updated carrying the stored row", async () => {
+    const org = await createOrgWithToken(base());
+    const mapping = { "groups[0].value": '{{ value | downcase | replace: "admins", "org:admin" | default: "org:member" }}.organization_role' };
+    const put = await admin(base(), "PUT", `/v1/organizations/${org.orgId}/scim/attribute-mappings`, { mapping });
+    expect(put.status, put.text).to.equal(200);
+    const user = await scim(base(), org.token, "POST", "/Users", scimUserBody());
+    expect(user.status, user.text).to.equal(201);
+    const group = await scim(base(), org.token, "POST", "/Groups", { displayName: "Admins" });
+    const push = await scim(base(), org.token, "PATCH", `/Groups/${group.body.id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: "add", path: "members", value: [{ value: user.body.id }] }],
+    });
+    expect(push.status, push.text).to.equal(200);
+    const updates = (await eventsOf(org.orgId)).filter((e) => e.subject_id === user.body.id && e.type === "scimUser.updated");
+    expect(updates).to.have.length(1);
+    const [stored] = await rows<Record<string, unknown>>(`SELECT organization_role, mapping_version, version FROM users WHERE id = $1`, [user.body.id]);
+    expect(stored).to.include({ organization_role: "org:admin", version: 2 });
+    const announced = updates[0]!.payload.data.user;
+    expect(announced).to.include({ id: user.body.id, organization_role: "org:admin" });
+    expect(announced.mapping).to.deep.equal({ version: stored!.mapping_version, errors: [] });
+    expect(announced.teams).to.deep.equal([{ id: group.body.id, name: "Admins", status: "active" }]);
+  });
 });

@@ -32,7 +32,7 @@ async function assertNameFree(ctx: UserWriteContext, name: string, selfId: strin
 /** Records the group event and audit row, and re-maps users whose teams changed. */
 async function finish(
   ctx: UserWriteContext,
-  row: TeamRow,
+  row: TeamRow & { member_count?: number },
   type: WebhookEventType,
   change: MemberChange,
   action: string,
@@ -43,7 +43,7 @@ async function finish(
     type,
     subjectId: row.id,
     data: {
-      group: presentAppTeam(row, await countMembers(ctx, row.id)),
+      group: presentAppTeam(row, row.member_count ?? (await countMembers(ctx, row.id))),
       members_added: change.added,
       members_removed: change.removed,
       members_pending: change.pending,

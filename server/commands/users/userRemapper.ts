@@ -1,8 +1,8 @@
-import type { UserRow } from "../../models/rows.ts";
-import { membershipsOfUsers } from "../../models/membershipQueries.ts";
-import { execute, select } from "../../models/sql.ts";
+import type { MembershipRow, UserRow } from "../../models/rows.ts";
+import { USER_MEMBERSHIPS_COLUMN } from "../../models/membershipQueries.ts";
+import { BindList, execute, select } from "../../models/sql.ts";
 import { presentAppUser } from "../../presenters/appViews.ts";
-import { recordEvent } from "../../webhooks/outbox.ts";
+import { outboxCtes } from "../../webhooks/outbox.ts";
 import { mapUser } from "../userMapping.ts";
 import { stableJson } from "../../stableJson.ts";
 import type { UserWriteContext } from "./userWriter.ts";
@@ -17,16 +17,17 @@ export async function remapUsersAfterMembershipChange(ctx: UserWriteContext, use
   const ids = [...new Set(userIds)];
   if (ids.length === 0) return [];
   const { sequelize, transaction, now } = ctx;
-  const users = await select<UserRow>(
+  // The version bump returns each user's memberships as this transaction now sees them: one round trip.
+  const users = await select<UserRow & { memberships: MembershipRow[] }>(
     sequelize,
-    `UPDATE users SET version = version + 1, updated_at = $3 WHERE organization_id = $1 AND id = ANY($2::text[]) AND deleted_at IS NULL RETURNING *`,
+    `UPDATE users u SET version = u.version + 1, updated_at = $3
+      WHERE u.organization_id = $1 AND u.id = ANY($2::text[]) AND u.deleted_at IS NULL
+      RETURNING u.*${USER_MEMBERSHIPS_COLUMN}`,
     [ctx.tenant.organizationId, ids, now],
     transaction,
   );
-  const memberships = await membershipsOfUsers(sequelize, users.map((u) => u.id), transaction);
   const changed: string[] = [];
-  for (const user of users) {
-    const teams = memberships.get(user.id) ?? [];
+  for (const { memberships: teams, ...user } of users) {
     const { fields, errors } = mapUser(ctx.mapping, user.scim_resource, teams.map((m) => m.display_name));
     const next = {
       organization_role: fields.organization_role,
@@ -49,21 +50,30 @@ export async function remapUsersAfterMembershipChange(ctx: UserWriteContext, use
     // By value: the stored jsonb columns come back in PostgreSQL's key order.
     if (stableJson(next) === stableJson(before)) continue;
     for (const error of errors) ctx.metrics.mappingFailures.inc({ destination: error.destination.split(".")[0] ?? "unknown" });
-    const [updated] = await execute<UserRow>(
-      sequelize,
-      `UPDATE users SET organization_role = $2, public_metadata = $3, private_metadata = $4, first_name = $5, last_name = $6,
-         app_external_id = $7, mapping_errors = $8, mapping_version = $9 WHERE id = $1 RETURNING *`,
-      [user.id, next.organization_role, JSON.stringify(next.public_metadata), JSON.stringify(next.private_metadata), next.first_name,
-        next.last_name, next.app_external_id, JSON.stringify(next.mapping_errors), ctx.mapping.version],
-      transaction,
-    );
-    changed.push(user.id);
-    await recordEvent(sequelize, transaction, {
+    // The row as the UPDATE leaves it (it sets only these columns), so the row and its
+    // scimUser.updated event go out in one statement.
+    const updated: UserRow = { ...user, ...next, mapping_version: ctx.mapping.version };
+    const bind = new BindList();
+    const outbox = outboxCtes({
       organizationId: ctx.tenant.organizationId,
       type: "scimUser.updated",
       subjectId: user.id,
-      data: { user: presentAppUser(updated!, teams), enterprise_connection_id: user.enterprise_connection_id },
-    }, now);
+      data: { user: presentAppUser(updated, teams), enterprise_connection_id: user.enterprise_connection_id },
+    }, now, bind);
+    await execute(
+      sequelize,
+      `WITH remapped AS (
+         UPDATE users SET organization_role = ${bind.add(next.organization_role)}, public_metadata = ${bind.add(JSON.stringify(next.public_metadata))}::jsonb,
+           private_metadata = ${bind.add(JSON.stringify(next.private_metadata))}::jsonb, first_name = ${bind.add(next.first_name)}::text,
+           last_name = ${bind.add(next.last_name)}::text, app_external_id = ${bind.add(next.app_external_id)}::text,
+           mapping_errors = ${bind.add(JSON.stringify(next.mapping_errors))}::jsonb, mapping_version = ${bind.add(ctx.mapping.version)}::int
+         WHERE id = ${bind.add(user.id)} RETURNING 1
+       ), ${outbox.sql}
+       SELECT 1`,
+      bind.values,
+      transaction,
+    );
+    changed.push(user.id);
   }
   return changed;
 }
