@@ -10,8 +10,6 @@ import type { ExpectedMapping, Finding, MembershipSnapshot, RepairAction, UserSn
 /** Same rule as the SCIM user writer: a stored email must look like one. */
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-export { stableJson };
-
 /** The mapped columns of a user, keyed by column name. */
 export type MappedColumns = Pick<
   UserRow,

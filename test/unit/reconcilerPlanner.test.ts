@@ -3,7 +3,8 @@ import { compileMapping, defaultCompiledMapping } from "../../mapping/index.ts";
 import { mapUser, type CurrentMapping } from "../../server/commands/userMapping.ts";
 import { FindingLog } from "../../reconciler/findingLog.ts";
 import { planDuplicateEmails, planPendingBatch, planTeamBatch } from "../../reconciler/orgPlanner.ts";
-import { driftOf, membershipVerdict, namedTeamIds, planUserBatch, stableJson } from "../../reconciler/planner.ts";
+import { driftOf, membershipVerdict, namedTeamIds, planUserBatch } from "../../reconciler/planner.ts";
+import { stableJson } from "../../server/stableJson.ts";
 import type { ExpectedMapping, Finding, MembershipSnapshot, UserSnapshot } from "../../reconciler/types.ts";
 
 const ROLE_FROM_TEAMS = { "groups[0].value": '{{ value | downcase | replace: "admins", "org:admin" | default: "org:member" }}.organization_role' };

@@ -1,11 +1,12 @@
 import type { MembershipRow, UserRow } from "../../models/rows.ts";
 import { USER_MEMBERSHIPS_COLUMN } from "../../models/membershipQueries.ts";
-import { BindList, execute, select } from "../../models/sql.ts";
+import { execute, select } from "../../models/sql.ts";
+import { BindList } from "../../db/bindList.ts";
 import { presentAppUser } from "../../presenters/appViews.ts";
 import { outboxCtes } from "../../webhooks/outbox.ts";
 import { mapUser } from "../userMapping.ts";
 import { stableJson } from "../../stableJson.ts";
-import type { UserWriteContext } from "./userWriter.ts";
+import { countMappingFailures, type UserWriteContext } from "./userWriter.ts";
 
 /**
  * After team memberships changed, re-evaluates the mapping of each affected user in the same
@@ -49,7 +50,7 @@ export async function remapUsersAfterMembershipChange(ctx: UserWriteContext, use
     };
     // By value: the stored jsonb columns come back in PostgreSQL's key order.
     if (stableJson(next) === stableJson(before)) continue;
-    for (const error of errors) ctx.metrics.mappingFailures.inc({ destination: error.destination.split(".")[0] ?? "unknown" });
+    countMappingFailures(ctx.metrics, errors);
     // The row as the UPDATE leaves it (it sets only these columns), so the row and its
     // scimUser.updated event go out in one statement.
     const updated: UserRow = { ...user, ...next, mapping_version: ctx.mapping.version };
