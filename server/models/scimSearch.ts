@@ -1,5 +1,5 @@
 import type { Sequelize } from "sequelize";
-import { compileFilterToSql, parseFilter, sortSqlFor } from "../scim/filter/index.ts";
+import { compileFilterToSql, parseFilter, sortSqlFor, type FilterNode } from "../scim/filter/index.ts";
 import type { ListQuery } from "../scim/listQuery.ts";
 import type { MembershipRow, TeamRow, UserRow } from "./rows.ts";
 import { select } from "./sql.ts";
@@ -11,6 +11,11 @@ type Searchable = { table: "users" | "teams"; alias: "u" | "t"; resourceType: "U
 const USERS: Searchable = { table: "users", alias: "u", resourceType: "User" };
 const TEAMS: Searchable = { table: "teams", alias: "t", resourceType: "Group" };
 
+/** The list query's filter, parsed once for whoever needs it (the key-lookup check, the SQL compiler). */
+function parsedFilter(query: ListQuery, target: Searchable): FilterNode | undefined {
+  return query.filter === undefined ? undefined : parseFilter(query.filter, { resourceType: target.resourceType });
+}
+
 /**
  * Runs a SCIM list query in SQL: the filter is compiled to a parameterised WHERE clause (never
  * evaluated in memory), the page is taken with a stable order, and the total is counted.
@@ -20,13 +25,14 @@ async function search<Row extends object>(
   target: Searchable,
   organizationId: string,
   query: ListQuery,
+  filter: FilterNode | undefined,
   extraColumns = "",
 ): Promise<{ rows: Row[]; total: number }> {
   const { alias, table } = target;
   const params: unknown[] = [organizationId];
   let where = `${alias}.organization_id = $1 AND ${alias}.deleted_at IS NULL`;
-  if (query.filter !== undefined) {
-    const compiled = compileFilterToSql(parseFilter(query.filter, { resourceType: target.resourceType }), target.resourceType, { bindOffset: params.length });
+  if (filter !== undefined) {
+    const compiled = compileFilterToSql(filter, target.resourceType, { bindOffset: params.length });
     where += ` AND (${compiled.sql})`;
     params.push(...compiled.params);
   }
@@ -55,9 +61,8 @@ const CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:user:";
  * UserKeyLookups can answer in a batch; undefined for anything else. A value holding U+0000 can
  * match nothing and is left to the general path, so a batch never carries a value the database refuses.
  */
-function userKeyOf(organizationId: string, query: ListQuery): UserKey | undefined {
-  if (query.filter === undefined || query.sortBy !== undefined || query.startIndex !== 1 || query.count < 1) return undefined;
-  const node = parseFilter(query.filter, { resourceType: "User" });
+function userKeyOf(organizationId: string, query: ListQuery, node: FilterNode | undefined): UserKey | undefined {
+  if (node === undefined || query.sortBy !== undefined || query.startIndex !== 1 || query.count < 1) return undefined;
   if (!("compValue" in node) || node.op !== "eq" || typeof node.compValue !== "string" || node.compValue.includes("\u0000")) return undefined;
   const path = node.attrPath.toLowerCase();
   const attribute = path.startsWith(CORE_USER_URN) ? path.slice(CORE_USER_URN.length) : path;
@@ -73,16 +78,17 @@ export async function searchUsers(
   withMemberships: boolean,
   keyLookups?: UserKeyLookups,
 ): Promise<{ rows: Array<UserRow & { memberships?: MembershipRow[] }>; total: number }> {
-  const key = keyLookups ? userKeyOf(organizationId, query) : undefined;
+  const filter = parsedFilter(query, USERS);
+  const key = keyLookups ? userKeyOf(organizationId, query, filter) : undefined;
   if (key) {
     const rows = await keyLookups!.find(key, withMemberships);
     // More holders than fit the page (several users with one externalId): the general path pages them.
     if (rows.length < query.count) return { rows, total: rows.length };
   }
-  return search<UserRow & { memberships?: MembershipRow[] }>(sequelize, USERS, organizationId, query, withMemberships ? USER_MEMBERSHIPS_COLUMN : "");
+  return search<UserRow & { memberships?: MembershipRow[] }>(sequelize, USERS, organizationId, query, filter, withMemberships ? USER_MEMBERSHIPS_COLUMN : "");
 }
 
 /** GET /Groups with filter, sort and paging. */
 export function searchTeams(sequelize: Sequelize, organizationId: string, query: ListQuery) {
-  return search<TeamRow>(sequelize, TEAMS, organizationId, query);
+  return search<TeamRow>(sequelize, TEAMS, organizationId, query, parsedFilter(query, TEAMS));
 }
