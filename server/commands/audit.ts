@@ -1,6 +1,7 @@
 import type { Sequelize, Transaction } from "sequelize";
 import { newId } from "../ids.ts";
-import { BindList, execute } from "../models/sql.ts";
+import { execute } from "../models/sql.ts";
+import { BindList } from "../db/bindList.ts";
 
 export type Actor = { type: "scim_token" | "admin" | "reconciler" | "system"; id: string | null };
 

@@ -1,5 +1,6 @@
 import type { Sequelize, Transaction } from "sequelize";
-import { BindList, execute } from "../models/sql.ts";
+import { execute } from "../models/sql.ts";
+import { BindList } from "../db/bindList.ts";
 import { outboxCtes, type OutboxEvent } from "../webhooks/outbox.ts";
 import { auditCte, type AuditEntry } from "./audit.ts";
 

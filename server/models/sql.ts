@@ -129,16 +129,6 @@ export function storableText(text: string | null): string | null {
   return text === null || !text.includes("\u0000") ? text : text.replaceAll("\u0000", "\uFFFD");
 }
 
-/** Collects bind values while a statement is composed from parts; add() returns the value's `$n`. */
-export class BindList {
-  readonly values: unknown[] = [];
-
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
 /** Runs a SELECT with positional bind parameters inside an optional transaction. */
 export function select<T extends object>(sequelize: Sequelize, sql: string, bind: unknown[], transaction?: Transaction | null): Promise<T[]> {
   return run<T>(sequelize, sql, bind, transaction);

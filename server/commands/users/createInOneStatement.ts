@@ -1,7 +1,8 @@
 import type { Tenant } from "../../context.ts";
 import { newId } from "../../ids.ts";
 import type { UserRow } from "../../models/rows.ts";
-import { BindList, execute } from "../../models/sql.ts";
+import { execute } from "../../models/sql.ts";
+import { BindList } from "../../db/bindList.ts";
 import type { UserWrite } from "../../models/userQueries.ts";
 import { presentAppUser } from "../../presenters/appViews.ts";
 import type { UserInput } from "../../scim/userInput.ts";

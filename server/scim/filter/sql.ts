@@ -1,3 +1,4 @@
+import { BindList } from "../../db/bindList.ts";
 import { InvalidFilterError } from "../../errors.ts";
 import type { ResolvedAttribute } from "../schemas/resolve.ts";
 import type { ResourceType } from "../schemas/types.ts";
@@ -19,16 +20,6 @@ import type { ComparisonOperator, FilterNode } from "./types.ts";
 export interface CompiledSql {
   readonly sql: string;
   readonly params: unknown[];
-}
-
-class Params {
-  readonly values: unknown[] = [];
-  constructor(private readonly offset: number) {}
-
-  bind(value: unknown): string {
-    this.values.push(value);
-    return `$${this.offset + this.values.length}`;
-  }
 }
 
 interface SqlScope {
@@ -77,20 +68,20 @@ function nulComparison(text: string, op: ComparisonOperator, boundPrefix: () => 
 }
 
 /** One value compared to a bound value; "ne" is null-safe (absent counts as different). */
-function scalarPredicate(operand: Operand, op: ComparisonOperator, value: BoundValue, params: Params): string {
+function scalarPredicate(operand: Operand, op: ComparisonOperator, value: BoundValue, params: BindList): string {
   const equality = op === "eq" ? "=" : op === "ne" ? "IS DISTINCT FROM" : undefined;
   switch (value.kind) {
     case "null":
       return op === "eq" ? `(NOT ${presentOperand(operand)})` : presentOperand(operand);
     case "boolean":
       if (!equality) break;
-      if (operand.columnType === "boolean") return `${operand.text} ${equality} ${params.bind(value.value)}`;
+      if (operand.columnType === "boolean") return `${operand.text} ${equality} ${params.add(value.value)}`;
       // jsonb booleans read as 'true'/'false'; lower() also accepts "True" strings stored before canonicalization.
-      return `lower(${operand.text}) ${equality} ${params.bind(String(value.value))}`;
+      return `lower(${operand.text}) ${equality} ${params.add(String(value.value))}`;
     case "dateTime": {
       const sqlOp = equality ?? ORDER_OPERATORS[op];
       if (operand.columnType !== "timestamptz" || !sqlOp) break;
-      return `${operand.text} ${sqlOp} ${params.bind(value.value.text)}::timestamptz`;
+      return `${operand.text} ${sqlOp} ${params.add(value.value.text)}::timestamptz`;
     }
     case "number":
       break;
@@ -99,7 +90,7 @@ function scalarPredicate(operand: Operand, op: ComparisonOperator, value: BoundV
       // the unique indexes use, and JavaScript's toLowerCase differs on a few letters (final Σ, İ).
       const caseExact = operand.definition.caseExact;
       const text = caseExact ? operand.text : `lower(${operand.text})`;
-      const bindWanted = (wanted: string) => (caseExact ? params.bind(wanted) : `lower(${params.bind(wanted)})`);
+      const bindWanted = (wanted: string) => (caseExact ? params.add(wanted) : `lower(${params.add(wanted)})`);
       const nul = value.value.indexOf("\u0000");
       if (nul >= 0) return nulComparison(text, op, () => bindWanted(value.value.slice(0, nul)));
       if (equality) return `${text} ${equality} ${bindWanted(value.value)}`;
@@ -134,7 +125,7 @@ function withSubAttribute(resolved: ResolvedAttribute, sub: ResolvedAttribute["s
   return { ...resolved, subAttribute: sub, definition: sub, path: `${resolved.path}.${sub.name}` };
 }
 
-function comparisonSql(node: Extract<FilterNode, { compValue: unknown }>, scope: SqlScope, params: Params): string {
+function comparisonSql(node: Extract<FilterNode, { compValue: unknown }>, scope: SqlScope, params: BindList): string {
   const bound = bindComparison(attributeScope(scope), node.attrPath, node.op, node.compValue);
   const resolved = withSubAttribute(bound.attribute, bound.subAttribute);
   if (scope.element) return scalarPredicate(scope.element.operand(resolved), node.op, bound.value, params);
@@ -156,7 +147,7 @@ function comparisonSql(node: Extract<FilterNode, { compValue: unknown }>, scope:
   return scalarPredicate(scalarOperand(scope.resourceType, resolved), node.op, bound.value, params);
 }
 
-function valuePathSql(node: Extract<FilterNode, { op: "[]" }>, scope: SqlScope, params: Params): string {
+function valuePathSql(node: Extract<FilterNode, { op: "[]" }>, scope: SqlScope, params: BindList): string {
   const parent = bindValuePath(attributeScope(scope), node.attrPath);
   const { resourceType } = scope;
   if (isMembers(resourceType, parent)) {
@@ -176,7 +167,7 @@ function valuePathSql(node: Extract<FilterNode, { op: "[]" }>, scope: SqlScope, 
   return `(${compile(node.valFilter, { resourceType, element: { parent, operand } }, params)})`;
 }
 
-function compile(node: FilterNode, scope: SqlScope, params: Params): string {
+function compile(node: FilterNode, scope: SqlScope, params: BindList): string {
   switch (node.op) {
     case "and":
     case "or":
@@ -203,7 +194,7 @@ export function compileFilterToSql(
   resourceType: ResourceType,
   options: { bindOffset: number },
 ): CompiledSql {
-  const params = new Params(options.bindOffset);
+  const params = new BindList(options.bindOffset);
   const sql = compile(node, { resourceType, element: undefined }, params);
   return { sql, params: params.values };
 }
