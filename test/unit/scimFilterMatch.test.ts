@@ -66,10 +66,12 @@ describe("SCIM filter in-memory matching", () => {
     expect(matches('meta.lastModified gt "2011-05-13T06:42:33+02:00"')).to.equal(true);
   });
 
-  it("matches a multi-valued attribute when any value matches, and ne only when none equals", () => {
+  it("matches a multi-valued attribute when any value matches, ne included (some value differs)", () => {
     expect(matches('emails.value eq "babs@jensen.org"')).to.equal(true);
     expect(matches('emails eq "BABS@jensen.org"')).to.equal(true);
-    expect(matches('emails.value ne "babs@jensen.org"')).to.equal(false);
+    // bjensen's work email differs from babs@…, so the user matches (RFC 7644 §3.4.2.2: any value).
+    expect(matches('emails.value ne "babs@jensen.org"')).to.equal(true);
+    expect(matches('not (emails.value eq "babs@jensen.org")')).to.equal(false);
     expect(matches('emails.value ne "nobody@example.com"')).to.equal(true);
     expect(matches('emails.type eq "home"')).to.equal(true);
   });
