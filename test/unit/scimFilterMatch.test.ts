@@ -76,6 +76,18 @@ describe("SCIM filter in-memory matching", () => {
     expect(matches('emails.type eq "home"')).to.equal(true);
   });
 
+  it("reads eq null on a sub-attribute as that sub-attribute's absence, not its parent's", () => {
+    expect(matches("name.familyName eq null", { name: { givenName: "Ada" } })).to.equal(true);
+    expect(matches("name.familyName ne null", { name: { givenName: "Ada" } })).to.equal(false);
+    expect(matches("name.familyName eq null", { name: { familyName: "Lovelace" } })).to.equal(false);
+  });
+
+  it("applies a value filter only to existing values of its attribute", () => {
+    expect(matches('name[not (familyName sw "x")]', { userName: "nameless" })).to.equal(false);
+    expect(matches('name[not (familyName sw "x")]', { name: { familyName: "Lovelace" } })).to.equal(true);
+    expect(matches('emails[not (type eq "work")]', { userName: "no-emails" })).to.equal(false);
+  });
+
   it("applies every condition of a value filter to the same element", () => {
     expect(matches('emails[type eq "work" and value co "@example.com"]')).to.equal(true);
     expect(matches('emails[type eq "home" and value co "@example.com"]')).to.equal(false);

@@ -146,7 +146,8 @@ function matchComparison(node: CompareNode, object: unknown, scope: MatchScope):
   const value = bound?.value ?? genericValue(node.compValue);
   const caseExact = bound?.compared.caseExact ?? false;
   if (value.kind === "null") {
-    const isPresent = present(implied ? located.leaves : located.top);
+    // The compared values (a sub-attribute's, not its parent's: `name.familyName eq null` holds when name has no familyName).
+    const isPresent = present(located.leaves);
     return node.op === "eq" ? !isPresent : isPresent;
   }
   const equal = (leaf: unknown) => compareOne(leaf, "eq", value, caseExact, bound !== undefined);
