@@ -63,6 +63,8 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     metrics: deps.metrics,
     now: () => deps.clock.now(),
     pendingTtlMs: deps.config.scim.pendingMembershipTtlHours * 3_600_000,
+    maxPendingPerGroup: deps.config.scim.maxPendingMembersPerGroup,
+    maxPendingPerOrganization: deps.config.scim.maxPendingMembersPerOrganization,
   };
   const userKeyLookups = new UserKeyLookups(sequelize);
   router.use(scimAuth(sequelize, deps.tenantCache, deps.config.scim.rateLimit, deps.clock));
