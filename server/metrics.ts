@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { WEBHOOK_EVENT_TYPES } from "./webhooks/outbox.ts";
 import { FINDING_KINDS } from "../reconciler/types.ts";
+import { DESTINATION_ROOTS } from "../mapping/destination.ts";
 
 /** Why a provisioning write failed; the only values the `reason` label takes. */
 export type FailureReason = "validation" | "conflict" | "mapping" | "database" | "rate_limited" | "internal";
@@ -101,8 +102,8 @@ function declareMetrics(registers: Registry[]) {
 /**
  * A labelled series only appears after its first increment, and `rate()`/`increase()` alerts need
  * a series to start from (a first failure would otherwise go unseen). Every label combination
- * whose values are known in advance is created at 0; labels with open values (HTTP status,
- * mapping destination) appear when first seen.
+ * whose values are known in advance is created at 0; labels with open values (the HTTP status)
+ * appear when first seen.
  */
 function initialiseKnownSeries(metrics: ReturnType<typeof declareMetrics>): void {
   for (const operation of PROVISIONING_OPERATIONS) {
@@ -113,5 +114,6 @@ function initialiseKnownSeries(metrics: ReturnType<typeof declareMetrics>): void
     for (const outcome of WEBHOOK_DELIVERY_OUTCOMES) metrics.webhookDeliveries.inc({ event, outcome }, 0);
   }
   for (const outcome of RECONCILER_RUN_OUTCOMES) metrics.reconcilerRuns.inc({ outcome }, 0);
+  for (const destination of DESTINATION_ROOTS) metrics.mappingFailures.inc({ destination }, 0);
   for (const kind of FINDING_KINDS) metrics.reconcilerDriftItems.set({ kind }, 0);
 }

@@ -85,6 +85,9 @@ describe("GET /metrics of a fresh process", () => {
           expect(series("rollcall_provisioning_failures_total", { operation, reason })).to.not.match(/^missing/);
         }
       }
+      for (const destination of ["email_address", "organization_role", "public_metadata"]) {
+        expect(series("rollcall_mapping_evaluation_failures_total", { destination })).to.not.match(/^missing/);
+      }
       for (const kind of FINDING_KINDS) expect(series("rollcall_reconciler_drift_items", { kind })).to.not.match(/^missing/);
     } finally {
       await child.stop();
