@@ -46,7 +46,7 @@ function exited(child: ChildProcess): Promise<void> {
  * Spawns `node --import tsx server/cli.ts serve` exactly as `npm start` does, with the given
  * database and environment. The data dir is a temporary one so nothing lands in the checkout.
  */
-export async function spawnChildServer(options: { databaseUrl: string | undefined; env?: Record<string, string>; port?: number; readyTimeoutMs?: number }): Promise<ChildServer> {
+export async function spawnChildServer(options: { databaseUrl: string; env?: Record<string, string>; port?: number; readyTimeoutMs?: number }): Promise<ChildServer> {
   const port = options.port ?? (await freePort());
   const dataDir = await mkdtemp(path.join(tmpdir(), "rollcall-fault-"));
   const url = `http://127.0.0.1:${port}`;
@@ -59,8 +59,7 @@ export async function spawnChildServer(options: { databaseUrl: string | undefine
       env: {
         ...process.env,
         NODE_ENV: "test",
-        // Without a database URL the child starts its own embedded database in its data dir.
-        ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+        DATABASE_URL: options.databaseUrl,
         PORT: String(port),
         HOST: "127.0.0.1",
         ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY,
