@@ -1,16 +1,18 @@
 import { expect } from "chai";
 import { QueryTypes } from "sequelize";
-import type { Service } from "../../server/main.ts";
 import { shared } from "../helpers/rootHooks.ts";
 import { scim } from "../helpers/http.ts";
 import { createOrgWithToken, scimUserBody, unique } from "../helpers/factories.ts";
-import { startTestService } from "../helpers/testService.ts";
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { buildApp } from "../../server/app.ts";
 
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const unknownMembers = (count: number, prefix = unique()) => Array.from({ length: count }, (_, i) => ({ value: `nobody-${prefix}-${i}` }));
 
-async function pendingRows(service: Service, orgId: string): Promise<number> {
-  const rows = await service.deps.db.sequelize.query<{ n: number }>(
+async function pendingRows(orgId: string): Promise<number> {
+  const rows = await shared.service.deps.db.sequelize.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM pending_memberships WHERE organization_id = $1",
     { bind: [orgId], type: QueryTypes.SELECT },
   );
@@ -25,22 +27,26 @@ describe("SCIM pending members are capped per group and per organization", () =>
     const res = await scim(shared.service.url!, token, "POST", "/Groups", { displayName: name, members: unknownMembers(20_000) });
     expect([400, 413]).to.include(res.status);
     expect(res.body.schemas).to.deep.equal(["urn:ietf:params:scim:api:messages:2.0:Error"]);
-    expect(await pendingRows(shared.service, orgId)).to.equal(0);
+    expect(await pendingRows(orgId)).to.equal(0);
     const listed = await scim(shared.service.url!, token, "GET", `/Groups?filter=${encodeURIComponent(`displayName eq "${name}"`)}`);
     expect(listed.body.totalResults).to.equal(0);
   });
 
   describe("with small limits (5 per group, 8 per organization)", () => {
-    let service: Service;
-    const url = () => service.url!;
-    before(async function () {
-      this.timeout(120_000);
-      service = await startTestService(shared.databaseUrl, {
-        env: { ROLLCALL_PENDING_MEMBERS_PER_GROUP: "5", ROLLCALL_PENDING_MEMBERS_PER_ORGANIZATION: "8" },
-      });
+    // The real app on the run's database, configured with small limits (a second service would
+    // mean a second embedded database when there is no DATABASE_URL).
+    let server: Server;
+    let baseUrl: string;
+    const url = () => baseUrl;
+    before(async () => {
+      const { config } = shared.service.deps;
+      const scimConfig = { ...config.scim, maxPendingMembersPerGroup: 5, maxPendingMembersPerOrganization: 8 };
+      server = buildApp({ ...shared.service.deps, config: { ...config, scim: scimConfig } }).listen(0, "127.0.0.1");
+      await once(server, "listening");
+      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    after(async () => {
-      await service?.stop();
+    after(() => {
+      server?.close();
     });
 
     it("answers 400 invalidValue naming the per-group limit when a POST names more unknown members than it", async () => {
@@ -49,7 +55,7 @@ describe("SCIM pending members are capped per group and per organization", () =>
       expect(res.status).to.equal(400);
       expect(res.body.scimType).to.equal("invalidValue");
       expect(res.body.detail).to.include("ROLLCALL_PENDING_MEMBERS_PER_GROUP").and.to.include("at most 5");
-      expect(await pendingRows(service, orgId)).to.equal(0);
+      expect(await pendingRows(orgId)).to.equal(0);
     });
 
     it("counts known users as members, not as pending, and keeps up to the limit pending", async () => {
@@ -59,7 +65,7 @@ describe("SCIM pending members are capped per group and per organization", () =>
       const res = await scim(url(), token, "POST", "/Groups", { displayName: `G ${unique()}`, members });
       expect(res.status).to.equal(201);
       expect(res.body.members).to.have.lengthOf(3);
-      expect(await pendingRows(service, orgId)).to.equal(5);
+      expect(await pendingRows(orgId)).to.equal(5);
     });
 
     it("refuses a PATCH that adds a pending member beyond the group's limit, but lets it re-send one already pending", async () => {
@@ -73,7 +79,7 @@ describe("SCIM pending members are capped per group and per organization", () =>
       expect(over.status).to.equal(400);
       expect(over.body.detail).to.include("would hold 6 pending members");
       expect((await patch([initial[0]])).status).to.equal(200);
-      expect(await pendingRows(service, orgId)).to.equal(5);
+      expect(await pendingRows(orgId)).to.equal(5);
     });
 
     it("answers 400 naming the per-organization limit when another group would take the organization over it", async () => {
@@ -83,7 +89,7 @@ describe("SCIM pending members are capped per group and per organization", () =>
       expect(over.status).to.equal(400);
       expect(over.body.detail).to.include("ROLLCALL_PENDING_MEMBERS_PER_ORGANIZATION").and.to.include("at most 8");
       expect((await scim(url(), token, "POST", "/Groups", { displayName: `C ${unique()}`, members: unknownMembers(3) })).status).to.equal(201);
-      expect(await pendingRows(service, orgId)).to.equal(8);
+      expect(await pendingRows(orgId)).to.equal(8);
     });
 
     it("lets a PUT replace a group's pending members with as many as the limit, the old ones no longer counting", async () => {
@@ -92,7 +98,7 @@ describe("SCIM pending members are capped per group and per organization", () =>
       const group = await scim(url(), token, "POST", "/Groups", { displayName: name, members: unknownMembers(5) });
       const replaced = await scim(url(), token, "PUT", `/Groups/${group.body.id}`, { displayName: name, members: unknownMembers(5) });
       expect(replaced.status).to.equal(200);
-      expect(await pendingRows(service, orgId)).to.equal(5);
+      expect(await pendingRows(orgId)).to.equal(5);
     });
   });
 });
