@@ -15,10 +15,10 @@ import { recordChange } from "../recordChange.ts";
 import { assertIfMatch, contextFor, type UserCommandDeps } from "../users/userCommands.ts";
 import { remapUsersAfterMembershipChange } from "../users/userRemapper.ts";
 import type { UserWriteContext } from "../users/userWriter.ts";
-import { addMembers, countMembers, removeMembers, replaceMembers, type MemberChange } from "./memberSync.ts";
+import { addMembers, countMembers, removeMembers, replaceMembers, type MemberChange, type PendingPolicy } from "./memberSync.ts";
 import { writeTransaction } from "../../db/transactions.ts";
 
-export type GroupCommandDeps = UserCommandDeps & { pendingTtlMs: number };
+export type GroupCommandDeps = UserCommandDeps & PendingPolicy;
 
 export type GroupWriteResult = { row: TeamRow };
 
@@ -78,7 +78,7 @@ export async function createGroup(deps: GroupCommandDeps, tenant: Tenant, actor:
     }, ctx.now);
     let change = noChange();
     if (input.members && input.members.length > 0) {
-      change = await addMembers(ctx, row.id, input.members, deps.pendingTtlMs);
+      change = await addMembers(ctx, row.id, input.members, deps);
       row = await updateTeam(ctx.sequelize, transaction, row.id, { display_name: row.display_name, external_id: row.external_id, scim_resource: row.scim_resource, membersSynced: true }, ctx.now);
     }
     await finish(ctx, row, "scimGroup.created", change, "team.created");
@@ -103,7 +103,7 @@ export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const current = await lockedTeam(ctx, id, ifMatch);
     if (input.displayName.toLowerCase() !== current.display_name.toLowerCase()) await assertNameFree(ctx, input.displayName, id);
-    const change = input.members === undefined ? noChange() : await replaceMembers(ctx, id, input.members, deps.pendingTtlMs);
+    const change = input.members === undefined ? noChange() : await replaceMembers(ctx, id, input.members, deps);
     const row = await updateTeam(ctx.sequelize, transaction, id, {
       display_name: input.displayName,
       external_id: input.externalId,
@@ -135,7 +135,7 @@ export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: 
           externalId = step.value;
           break;
         case "addMembers":
-          change = merge(change, await addMembers(ctx, id, step.values, deps.pendingTtlMs));
+          change = merge(change, await addMembers(ctx, id, step.values, deps));
           break;
         case "removeMembers":
           change = merge(change, await removeMembers(ctx, id, step.values));
@@ -146,7 +146,7 @@ export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: 
           membersSynced = true;
           break;
         case "replaceMembers":
-          change = merge(change, await replaceMembers(ctx, id, step.values, deps.pendingTtlMs));
+          change = merge(change, await replaceMembers(ctx, id, step.values, deps));
           membersSynced = true;
           break;
       }
