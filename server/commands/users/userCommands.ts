@@ -10,6 +10,10 @@ import { presentAppUser } from "../../presenters/appViews.ts";
 import { applyPatch } from "../../scim/patch/index.ts";
 import { parseUserInput, type UserInput } from "../../scim/userInput.ts";
 import type { ScimLimits } from "../../scim/limits.ts";
+import { MappingRequestBudget } from "../../../mapping/index.ts";
+
+/** ROLLCALL_MAPPING_REQUEST_BUDGET_MS's default, for callers without a config. */
+const DEFAULT_MAPPING_REQUEST_BUDGET_MS = 250;
 import { etagOf } from "../../scim/presenters/scimUser.ts";
 import type { Actor } from "../audit.ts";
 import { recordChange } from "../recordChange.ts";
@@ -49,6 +53,7 @@ export async function contextFor(deps: UserCommandDeps, transaction: Transaction
     now: deps.now(),
     mapping: await mappingForVersion(deps.sequelize, tenant.organizationId, tenant.mappingVersion, transaction),
     metrics: deps.metrics,
+    mappingBudget: new MappingRequestBudget(deps.mappingBudgetMs ?? DEFAULT_MAPPING_REQUEST_BUDGET_MS),
   };
 }
 
