@@ -18,38 +18,58 @@ const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 /** Shape limits of a body; SCIM bodies carry the per-object key and per-string length limits too. */
 export type JsonShapeLimits = { maxObjectKeys?: number; maxStringLength?: number };
 
-function describePath(path: string): string {
+/** Where a value sits in the body; built only for an error message, never while walking. */
+type Place = { readonly parent: Place | undefined; readonly key: string | number };
+
+function describePlace(place: Place | undefined): string {
+  const parts: string[] = [];
+  for (let at = place; at !== undefined; at = at.parent) parts.push(typeof at.key === "number" ? `[${at.key}]` : `.${at.key}`);
+  const path = parts.reverse().join("").replace(/^\./, "");
   return path === "" ? "the body" : path;
 }
 
 /**
  * One iterative walk (no recursion, so no stack to overflow) over the parsed body: depth,
  * forbidden keys, and the key and string-length limits. Runs before any recursive code sees it.
+ * Only containers are pushed, so a 30,000-element array costs one pass and no strings.
  */
 function assertShape(root: unknown, limits: JsonShapeLimits): void {
-  const stack: Array<[unknown, number, string]> = [[root, 1, ""]];
-  while (stack.length > 0) {
-    const [value, depth, path] = stack.pop()!;
-    if (typeof value === "string") {
-      if (limits.maxStringLength !== undefined && value.length > limits.maxStringLength) {
-        throw new LimitExceededError(`The string at ${describePath(path)} (${value.length} characters)`, limits.maxStringLength, "ROLLCALL_SCIM_MAX_STRING_LENGTH", path);
-      }
-      continue;
+  const maxString = limits.maxStringLength ?? Infinity;
+  const maxKeys = limits.maxObjectKeys ?? Infinity;
+  const checkString = (value: string, place: Place | undefined) => {
+    if (value.length > maxString) {
+      const where = describePlace(place);
+      throw new LimitExceededError(`The string at ${where} (${value.length} characters)`, maxString, "ROLLCALL_SCIM_MAX_STRING_LENGTH", where);
     }
-    if (value === null || typeof value !== "object") continue;
+  };
+  if (typeof root === "string") checkString(root, undefined);
+  const stack: Array<{ value: object; depth: number; place: Place | undefined }> = [];
+  if (root !== null && typeof root === "object") stack.push({ value: root, depth: 1, place: undefined });
+  while (stack.length > 0) {
+    const { value, depth, place } = stack.pop()!;
     if (depth > MAX_DEPTH) throw new InvalidSyntaxError(`JSON is nested deeper than ${MAX_DEPTH} levels.`);
+    const visit = (child: unknown, key: string | number) => {
+      if (typeof child === "string") {
+        if (child.length > maxString) checkString(child, { parent: place, key });
+      } else if (child !== null && typeof child === "object") {
+        stack.push({ value: child, depth: depth + 1, place: { parent: place, key } });
+      }
+    };
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) stack.push([value[i], depth + 1, `${path}[${i}]`]);
+      for (let i = 0; i < value.length; i++) visit(value[i], i);
       continue;
     }
     const keys = Object.keys(value);
-    if (limits.maxObjectKeys !== undefined && keys.length > limits.maxObjectKeys) {
-      throw new LimitExceededError(`The object at ${describePath(path)} has ${keys.length} keys and`, limits.maxObjectKeys, "ROLLCALL_SCIM_MAX_OBJECT_KEYS", path);
+    if (keys.length > maxKeys) {
+      const where = describePlace(place);
+      throw new LimitExceededError(`The object at ${where} has ${keys.length} keys and`, maxKeys, "ROLLCALL_SCIM_MAX_OBJECT_KEYS", where);
     }
     for (const key of keys) {
-      const at = path === "" ? key : `${path}.${key}`;
-      if (FORBIDDEN_KEYS.has(key)) throw new ValidationError(`The key "${key}" (at ${at}) is not allowed in a request body.`, { field: at }, "invalidSyntax");
-      stack.push([(value as Record<string, unknown>)[key], depth + 1, at]);
+      if (FORBIDDEN_KEYS.has(key)) {
+        const where = describePlace({ parent: place, key });
+        throw new ValidationError(`The key "${key}" (at ${where}) is not allowed in a request body.`, { field: where }, "invalidSyntax");
+      }
+      visit((value as Record<string, unknown>)[key], key);
     }
   }
 }

@@ -8,12 +8,16 @@ import { isJsonObject, type JsonObject } from "../schemas/types.ts";
  * the keys of a document only through these functions (new objects are never indexed until read).
  */
 const keyIndexes = new WeakMap<JsonObject, Map<string, string[]>>();
+// Below this many keys a scan is cheaper than building an index (most values: an email, a name).
+const INDEX_FROM_KEYS = 32;
 
-function keyIndex(object: JsonObject): Map<string, string[]> {
-  let index = keyIndexes.get(object);
-  if (index) return index;
-  index = new Map();
-  for (const key of Object.keys(object)) {
+function keyIndex(object: JsonObject): Map<string, string[]> | undefined {
+  const existing = keyIndexes.get(object);
+  if (existing) return existing;
+  const keys = Object.keys(object);
+  if (keys.length < INDEX_FROM_KEYS) return undefined;
+  const index = new Map<string, string[]>();
+  for (const key of keys) {
     const lower = key.toLowerCase();
     const spellings = index.get(lower);
     if (spellings) spellings.push(key);
@@ -23,10 +27,16 @@ function keyIndex(object: JsonObject): Map<string, string[]> {
   return index;
 }
 
+function spellingsOf(object: JsonObject, lower: string): string[] {
+  const index = keyIndex(object);
+  if (index) return index.get(lower) ?? [];
+  return Object.keys(object).filter((key) => key.toLowerCase() === lower);
+}
+
 /** The key an object uses for an attribute name, matched case-insensitively; exact match first. */
 export function findKey(object: JsonObject, name: string): string | undefined {
   if (Object.hasOwn(object, name)) return name;
-  return keyIndex(object).get(name.toLowerCase())?.find((key) => Object.hasOwn(object, key));
+  return spellingsOf(object, name.toLowerCase()).find((key) => Object.hasOwn(object, key));
 }
 
 /** Reads an attribute by name, ignoring case. */
@@ -37,17 +47,16 @@ export function readKey(object: JsonObject, name: string): unknown {
 
 /** Removes every spelling of an attribute name. */
 export function removeKey(object: JsonObject, name: string): void {
-  const index = keyIndex(object);
   const wanted = name.toLowerCase();
-  for (const key of index.get(wanted) ?? []) delete object[key];
-  index.delete(wanted);
+  for (const key of spellingsOf(object, wanted)) delete object[key];
+  keyIndexes.get(object)?.delete(wanted);
 }
 
 /** Writes an attribute under its canonical name, dropping other spellings of it. */
 export function writeKey(object: JsonObject, name: string, value: unknown): void {
   removeKey(object, name);
   object[name] = value;
-  keyIndex(object).set(name.toLowerCase(), [name]);
+  keyIndexes.get(object)?.set(name.toLowerCase(), [name]);
 }
 
 /** Adds a schema URN to `schemas` when the resource lists them and lacks it. */
