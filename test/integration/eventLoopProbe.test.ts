@@ -26,13 +26,14 @@ async function worstProbeLatency(work: () => Promise<void>): Promise<{ wall: num
   let running = true;
   const probes = (async () => {
     while (running) {
+      // CPU is counted from before the wait, so a stall that delays the timer itself is counted too.
+      const cpuAtStart = process.cpuUsage();
       const due = performance.now() + PROBE_INTERVAL_MS;
       await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
-      const cpuAtDue = process.cpuUsage();
       const response = await fetch(`${base()}/healthz`);
       await response.arrayBuffer();
       const latency = performance.now() - due;
-      const used = process.cpuUsage(cpuAtDue);
+      const used = process.cpuUsage(cpuAtStart);
       worst = Math.max(worst, latency);
       worstBusy = Math.max(worstBusy, Math.min(latency, (used.user + used.system) / 1000));
       phase.worstByPhase[phase.current] = Math.round(Math.max(phase.worstByPhase[phase.current] ?? 0, latency));
