@@ -4,6 +4,7 @@ import {
   defaultCompiledMapping,
   evaluateMapping,
   type CompiledMapping,
+  type MappingRequestBudget,
   type MappingResult,
 } from "../../mapping/index.ts";
 import { select } from "../models/sql.ts";
@@ -59,9 +60,14 @@ export async function mappingForVersion(
  * Evaluates a user's mapping. In the mapping context `groups` is the user's teams as
  * `{value: name, display: name}`, sorted by name so `groups[0]` is stable.
  */
-export function mapUser(mapping: CurrentMapping, scimResource: Record<string, unknown>, teamNames: string[]): MappingResult {
+export function mapUser(
+  mapping: CurrentMapping,
+  scimResource: Record<string, unknown>,
+  teamNames: string[],
+  budget?: MappingRequestBudget,
+): MappingResult {
   const groups = [...teamNames]
     .sort((a, b) => a.localeCompare(b, "en", { sensitivity: "base" }) || (a < b ? -1 : a > b ? 1 : 0))
     .map((name) => ({ value: name, display: name }));
-  return evaluateMapping(mapping.compiled, { ...scimResource, groups });
+  return evaluateMapping(mapping.compiled, { ...scimResource, groups }, budget);
 }

@@ -67,7 +67,7 @@ function merge(into: MemberChange, from: MemberChange): MemberChange {
 
 /** POST /Groups: a pushed group becomes a team, with its members (unknown ones kept pending). */
 export async function createGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, body: unknown): Promise<GroupWriteResult> {
-  const input = parseGroupInput(body);
+  const input = parseGroupInput(body, deps.limits);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     await assertNameFree(ctx, input.displayName, null);
@@ -98,7 +98,7 @@ async function lockedTeam(ctx: UserWriteContext, id: string, ifMatch: string | u
  * (a PUT without `members` leaves members as they are, so a rename-only PUT never empties a team).
  */
 export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
-  const input = parseGroupInput(body);
+  const input = parseGroupInput(body, deps.limits);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const current = await lockedTeam(ctx, id, ifMatch);
@@ -117,7 +117,7 @@ export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor
 
 /** PATCH /Groups/:id: rename, externalId, and member add/remove/replace, applied in order. */
 export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
-  const plan = planGroupPatch(body, { id });
+  const plan = planGroupPatch(body, { id, limits: deps.limits });
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const current = await lockedTeam(ctx, id, ifMatch);

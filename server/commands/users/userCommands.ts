@@ -9,6 +9,11 @@ import { deleteUserMemberships, membershipsOfUsers } from "../../models/membersh
 import { presentAppUser } from "../../presenters/appViews.ts";
 import { applyPatch } from "../../scim/patch/index.ts";
 import { parseUserInput, type UserInput } from "../../scim/userInput.ts";
+import type { ScimLimits } from "../../scim/limits.ts";
+import { MappingRequestBudget } from "../../../mapping/index.ts";
+
+/** ROLLCALL_MAPPING_REQUEST_BUDGET_MS's default, for callers without a config. */
+const DEFAULT_MAPPING_REQUEST_BUDGET_MS = 250;
 import { etagOf } from "../../scim/presenters/scimUser.ts";
 import type { Actor } from "../audit.ts";
 import { recordChange } from "../recordChange.ts";
@@ -18,7 +23,15 @@ import { writeTransaction } from "../../db/transactions.ts";
 import { createInOneStatement } from "./createInOneStatement.ts";
 
 /** What every user command needs from the process: passed in, never imported. */
-export type UserCommandDeps = { sequelize: Sequelize; metrics: Metrics; now: () => Date };
+export type UserCommandDeps = {
+  sequelize: Sequelize;
+  metrics: Metrics;
+  now: () => Date;
+  /** Request limits (config); the defaults when absent. */
+  limits?: ScimLimits;
+  /** Wall-clock budget of all mapping evaluations of one request (config). */
+  mappingBudgetMs?: number;
+};
 
 /** RFC 7644 §3.14: a write with If-Match must name the current version (or `*`). */
 export function assertIfMatch(ifMatch: string | undefined, version: number): void {
@@ -40,6 +53,7 @@ export async function contextFor(deps: UserCommandDeps, transaction: Transaction
     now: deps.now(),
     mapping: await mappingForVersion(deps.sequelize, tenant.organizationId, tenant.mappingVersion, transaction),
     metrics: deps.metrics,
+    mappingBudget: new MappingRequestBudget(deps.mappingBudgetMs ?? DEFAULT_MAPPING_REQUEST_BUDGET_MS),
   };
 }
 
@@ -70,7 +84,7 @@ async function lockIdentity(ctx: UserWriteContext, input: UserInput): Promise<{ 
  * is a 409 uniqueness error.
  */
 export async function createUser(deps: UserCommandDeps, tenant: Tenant, actor: Actor, body: unknown): Promise<UserWriteResult> {
-  const input = parseUserInput(body);
+  const input = parseUserInput(body, deps.limits);
   const created = await createInOneStatement(deps, tenant, actor, input);
   if (created) return created;
   return writeTransaction(deps.sequelize, async (transaction) => {
@@ -115,7 +129,7 @@ export async function replaceUser(
   body: unknown,
   ifMatch?: string,
 ): Promise<UserWriteResult> {
-  const input = parseUserInput(body);
+  const input = parseUserInput(body, deps.limits);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     return overwrite(ctx, await lockedUser(ctx, id, ifMatch), input);
@@ -147,8 +161,8 @@ export async function patchUser(
     const row = await lockedUser(ctx, id, ifMatch);
     const memberships = (await membershipsOfUsers(deps.sequelize, [id], transaction)).get(id) ?? [];
     const target = patchTarget(row, memberships);
-    const patched = applyPatch("User", target, body, { id });
-    const input = parseUserInput(patched);
+    const patched = applyPatch("User", target, body, { id, limits: deps.limits });
+    const input = parseUserInput(patched, deps.limits);
     // Only a PATCH that touched `groups` changes memberships through it.
     if (JSON.stringify(patched.groups) === JSON.stringify(target.groups)) input.groups = undefined;
     // Keep the groups attribute as the IdP last sent it (the reconciler compares against it).

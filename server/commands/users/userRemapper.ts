@@ -29,7 +29,10 @@ export async function remapUsersAfterMembershipChange(ctx: UserWriteContext, use
   );
   const changed: string[] = [];
   for (const { memberships: teams, ...user } of users) {
-    const { fields, errors } = mapUser(ctx.mapping, user.scim_resource, teams.map((m) => m.display_name));
+    // Each evaluation is synchronous: between users the event loop gets its turn (health probes,
+    // other tenants' requests), so re-mapping 10,000 members never holds it for more than one user.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const { fields, errors } = mapUser(ctx.mapping, user.scim_resource, teams.map((m) => m.display_name), ctx.mappingBudget);
     const next = {
       organization_role: fields.organization_role,
       public_metadata: fields.public_metadata,

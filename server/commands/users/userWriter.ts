@@ -12,6 +12,7 @@ import type { WebhookEventType } from "../../webhooks/outbox.ts";
 import type { Actor } from "../audit.ts";
 import { recordChange } from "../recordChange.ts";
 import { mapUser, type CurrentMapping } from "../userMapping.ts";
+import type { MappingRequestBudget } from "../../../mapping/index.ts";
 import { applyUserGroupsAttribute } from "./userGroups.ts";
 import { execute } from "../../models/sql.ts";
 import { stableJson } from "../../stableJson.ts";
@@ -25,6 +26,8 @@ export type UserWriteContext = {
   now: Date;
   mapping: CurrentMapping;
   metrics: Metrics;
+  /** Shared by every mapping evaluation of the request (mapping/evaluate.ts MappingRequestBudget). */
+  mappingBudget?: MappingRequestBudget;
 };
 
 export type UserWriteResult = { row: UserRow; memberships: MembershipRow[]; event: WebhookEventType | null };
@@ -36,12 +39,12 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
  * `countFailures: false` leaves the mapping-failure metric to the caller (see createInOneStatement).
  */
 export function mappedColumns(
-  ctx: Pick<UserWriteContext, "mapping" | "metrics">,
+  ctx: Pick<UserWriteContext, "mapping" | "metrics" | "mappingBudget">,
   input: UserInput,
   teamNames: string[],
   options: { countFailures: boolean } = { countFailures: true },
 ): UserWrite {
-  const { fields, errors } = mapUser(ctx.mapping, input.resource, teamNames);
+  const { fields, errors } = mapUser(ctx.mapping, input.resource, teamNames, ctx.mappingBudget);
   if (options.countFailures) countMappingFailures(ctx.metrics, errors);
   if (!fields.email_address || !EMAIL.test(fields.email_address)) {
     throw new ValidationError(
