@@ -25,7 +25,8 @@ export function portalSecurityHeaders() {
     } finally {
       ctx.set("Content-Security-Policy", PORTAL_CSP);
       ctx.set("X-Content-Type-Options", "nosniff");
-      ctx.set("Referrer-Policy", "no-referrer");
+      // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts, which the CSRF check must refuse.
+      ctx.set("Referrer-Policy", "same-origin");
       ctx.set("X-Frame-Options", "DENY");
       ctx.set("Cross-Origin-Opener-Policy", "same-origin");
       if (!ctx.path.startsWith("/portal/assets/")) ctx.set("Cache-Control", "no-store");

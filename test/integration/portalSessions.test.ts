@@ -47,7 +47,7 @@ describe("admin portal sessions (HTTP)", () => {
     expect(cookie).to.match(/^rollcall_portal=[A-Za-z0-9_-]{43}; /);
     expect(cookie).to.include("HttpOnly").and.include("SameSite=Strict").and.include("Path=/portal");
     expect(cookie).not.to.include("Secure"); // test mode is plain HTTP; production adds Secure (next test)
-    expect(opened.headers.get("referrer-policy")).to.equal("no-referrer");
+    expect(opened.headers.get("referrer-policy")).to.equal("same-origin");
     expect(await opened.text()).to.include('<meta http-equiv="refresh" content="0;url=/portal/setup">');
   });
 
