@@ -1,4 +1,5 @@
 import type { Next } from "koa";
+import { AppError } from "../errors.ts";
 import { adminErrorBody, toAppError } from "../middleware/errorHandler.ts";
 import type { PortalContext } from "./context.ts";
 import { html } from "./html.ts";
@@ -17,7 +18,7 @@ export function portalErrors() {
   return async function portalErrorsMiddleware(ctx: PortalContext, next: Next): Promise<void> {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw Object.assign(new Error("not found"), { status: 404, expose: true });
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError(404, "not_found", `No portal page at ${ctx.path}.`);
     } catch (thrown) {
       const error = toAppError(thrown);
       if (error.status >= 500) ctx.state.log.error({ err: error.cause ?? thrown, code: error.code }, "portal request failed");

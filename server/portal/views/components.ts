@@ -19,11 +19,6 @@ export function errorList(id: string, messages: string[]): SafeHtml {
   return html`<div id="${id}" class="field-errors" aria-live="polite"><ul>${messages.map((m) => html`<li>${m}</li>`)}</ul></div>`;
 }
 
-/** An alert box for a failed action, announced to screen readers. */
-export function alertBox(title: string, detail: HtmlValue): SafeHtml {
-  return html`<div class="alert" role="alert"><p><strong>${title}</strong></p><p>${detail}</p></div>`;
-}
-
 /** A status word with a colour class (the word itself carries the meaning, not the colour). */
 export function statusBadge(label: string, tone: "ok" | "warn" | "bad" | "neutral"): SafeHtml {
   return html`<span class="badge badge-${tone}">${label}</span>`;

@@ -1,6 +1,5 @@
 import { html, timeTag, type SafeHtml } from "../html.ts";
-import type { ConnectionHealth, RequestLogRow } from "../../models/portalReadModel.ts";
-import type { PortalTokenRow } from "../../models/portalReadModel.ts";
+import type { ConnectionHealth, PortalTokenRow, RequestLogRow } from "../../models/portalReadModel.ts";
 import { explainScimRequest } from "../errorExplanations.ts";
 import { statusBadge } from "./components.ts";
 

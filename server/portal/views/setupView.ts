@@ -2,7 +2,7 @@ import { html, timeTag, type SafeHtml } from "../html.ts";
 import type { PortalSession } from "../context.ts";
 import type { PortalTokenRow } from "../../models/portalReadModel.ts";
 import { csrfField } from "./layout.ts";
-import { alertBox, copyField, emptyState, errorList, statusBadge } from "./components.ts";
+import { copyField, emptyState, errorList, statusBadge } from "./components.ts";
 import { GUIDES, type Guide } from "./guides.ts";
 
 /** The Setup page: endpoint URL, token issue/list/revoke, links to the IdP guides. */
@@ -73,9 +73,4 @@ ${copyField({ id: "endpoint-url", label: "SCIM base URL", value: endpointUrl })}
   ${guide.traps.map((t) => html`<div class="trap"><h3>${t.title}</h3><p>${t.body}</p></div>`)}
 </section>
 <p>Then watch the <a href="/portal/log">Request log</a>: each request from ${guide.name} appears there within seconds, with failures explained.</p>`;
-}
-
-/** Shown instead of the issued token when the label is unusable. */
-export function tokenLabelProblem(message: string): SafeHtml {
-  return alertBox("The token was not issued", message);
 }
