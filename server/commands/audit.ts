@@ -3,13 +3,13 @@ import { newId } from "../ids.ts";
 import { execute } from "../models/sql.ts";
 import { BindList } from "../db/bindList.ts";
 
-export type Actor = { type: "scim_token" | "admin" | "reconciler" | "system"; id: string | null };
+export type Actor = { type: "scim_token" | "admin" | "reconciler" | "system" | "portal_session"; id: string | null };
 
 export type AuditEntry = {
   organizationId: string;
   actor: Actor;
   action: string;
-  subjectType: "user" | "team" | "attribute_mapping" | "webhook_endpoint" | "organization";
+  subjectType: "user" | "team" | "attribute_mapping" | "webhook_endpoint" | "organization" | "scim_token" | "webhook_delivery" | "reconcile_run" | "portal_session";
   subjectId: string;
   changes?: Record<string, unknown>;
 };
