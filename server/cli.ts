@@ -6,10 +6,14 @@ import { startService, type WorkerFactory } from "./main.ts";
 import { workerFactories } from "./workers.ts";
 import { reconcileOnce, parseReconcileArgs } from "../reconciler/command.ts";
 import { reconcilerWorker } from "../reconciler/scheduler.ts";
+import { rotateEncryptionKey } from "./crypto/rotateCommand.ts";
 
 const USAGE = `usage: rollcall <command>
   serve                 HTTP server (+ webhook dispatcher and reconciler schedule unless disabled)
   migrate [--down]      apply pending migrations (or undo the last one) and exit
+  rotate-encryption-key re-seal every stored secret (directory credentials, webhook secrets) with
+                        ROLLCALL_ENCRYPTION_KEY, reading old values with ROLLCALL_ENCRYPTION_KEYS_PREVIOUS;
+                        in embedded mode, generate a new key under ROLLCALL_DATA_DIR first
   dispatch              webhook dispatcher only
   reconcile [--once] [--org ID] [--repair]
                         reconciler only: on ROLLCALL_RECONCILE_CRON, or one pass that prints a summary
@@ -79,6 +83,10 @@ async function main(argv: string[]): Promise<void> {
       } finally {
         await db.close();
       }
+      return;
+    }
+    case "rotate-encryption-key": {
+      process.exitCode = await rotateEncryptionKey(config, logger, (line) => process.stdout.write(`${line}\n`));
       return;
     }
     default:
