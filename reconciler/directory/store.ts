@@ -104,14 +104,14 @@ export async function recordDirectoryPull(
   );
 }
 
-/** Organizations with a directory whose cadence says a run is due at `now` (the scheduler's question). */
-export async function organizationsWithDueDirectories(sequelize: Sequelize, now: Date): Promise<string[]> {
-  const rows = await select<{ organization_id: string }>(
+/** The organization's directories whose cadence (interval_minutes since the last pull) says a pull is due at `now`. */
+export async function dueDirectoryIds(sequelize: Sequelize, organizationId: string, now: Date): Promise<string[]> {
+  const rows = await select<{ id: string }>(
     sequelize,
-    `SELECT DISTINCT organization_id FROM directory_connections
-      WHERE last_run_at IS NULL OR last_run_at + make_interval(mins => interval_minutes) <= $1
-      ORDER BY organization_id`,
-    [now],
+    `SELECT id FROM directory_connections
+      WHERE organization_id = $1 AND (last_run_at IS NULL OR last_run_at + make_interval(mins => interval_minutes) <= $2)
+      ORDER BY id`,
+    [organizationId, now],
   );
-  return rows.map((r) => r.organization_id);
+  return rows.map((r) => r.id);
 }

@@ -1,4 +1,9 @@
 import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { createReconcileScheduler, type ScheduleFn } from "../../reconciler/scheduler.ts";
+import { reconcileDepsFrom } from "../../reconciler/deps.ts";
+import { TEST_ADMIN_KEY, TEST_ENCRYPTION_KEY } from "../helpers/testService.ts";
 import { shared } from "../helpers/rootHooks.ts";
 import { admin } from "../helpers/http.ts";
 import { startFakeOkta, type FakeOkta } from "../fakes/okta.ts";
@@ -215,5 +220,45 @@ describe("directory reconcile against Okta", function () {
     // b's directory sees a's users as assigned (same fake app) but can only create them in b, never change a's rows.
     expect((await usersOf(a.orgId)).every((u) => u.active)).to.equal(true);
     expect((await rowsOf(`SELECT 1 FROM audit_log WHERE organization_id = $1 AND actor_type = 'reconciler'`, [a.orgId]))).to.deep.equal([]);
+  });
+
+  it("pulls a directory on its own cadence: full first, nothing before its interval, incremental within the day, full again after it", async () => {
+    const world = await oktaWorld(fake, { users: 5 });
+    let now = Date.now();
+    let tick: (() => Promise<void>) | undefined;
+    const schedule: ScheduleFn = (_expr, fn) => ((tick = fn), { stop: () => undefined });
+    const deps = { ...reconcileDepsFrom(shared.service.deps), clock: { now: () => new Date(now) } };
+    const scheduler = createReconcileScheduler(deps, { cron: "*/15 * * * *", schedule, organizationId: world.orgId });
+    scheduler.start();
+    const latest = async () => (await admin(shared.service.url!, "GET", `/v1/organizations/${world.orgId}/reconcile_runs?limit=1`)).body.data[0];
+    try {
+      await tick!();
+      expect((await latest()).summary).to.deep.include({ source: "all" });
+      expect((await latest()).summary.directories[0].mode).to.equal("full");
+      now += 15 * 60_000;
+      await tick!();
+      expect((await latest()).summary.source).to.equal("local");
+      now += 46 * 60_000;
+      world.oktaUsers[1]!.status = "SUSPENDED";
+      fake.bump(world.oktaUsers[1]!.id, new Date(Date.now() + 5_000));
+      await tick!();
+      const incremental = await latest();
+      expect(incremental.summary.directories[0]).to.include({ mode: "incremental", users_seen: 1 });
+      expect(incremental.summary.counts.idp_user_inactive).to.equal(1);
+      now += 24 * 3_600_000;
+      await tick!();
+      expect((await latest()).summary.directories[0].mode).to.equal("full");
+    } finally {
+      await scheduler.stop();
+    }
+  });
+
+  it("rollcall reconcile --once --source idp reconciles against the directory and prints its findings", async () => {
+    const world = await oktaWorld(fake, { users: 5 });
+    world.oktaUsers[0]!.status = "SUSPENDED";
+    const env = { ...process.env, DATABASE_URL: shared.databaseUrl!, ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY, ROLLCALL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: "silent", NODE_ENV: "test" as const };
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "server/cli.ts", "reconcile", "--once", "--org", world.orgId, "--source", "idp", "--repair"], { env, cwd: process.cwd() });
+    expect(stdout.split("\n")[0]).to.match(new RegExp(`^${world.orgId} succeeded run_\\w+ findings=1 .*idp_user_inactive=1 .* repaired=1 repair_failed=0$`));
+    expect((await usersOf(world.orgId)).filter((u) => !u.active)).to.have.length(1);
   });
 });
