@@ -50,9 +50,17 @@ export type FakeOktaOptions = {
   emptyAppUsers?: boolean;
   /** Sleeps a 429 would ask for are real: keep windows short in tests. */
   now?: () => number;
+  /** Keep sorted listings between requests (a bench's 100,000 users); call invalidate() after changes. */
+  cacheListings?: boolean;
 };
 
-export type FakeOkta = FakeServer & { state: FakeOktaState; options: FakeOktaOptions; bump(userId: string, at?: Date): void };
+export type FakeOkta = FakeServer & {
+  state: FakeOktaState;
+  options: FakeOktaOptions;
+  bump(userId: string, at?: Date): void;
+  /** Drops the sorted listings kept between requests (with `cacheListings`), after changing the state. */
+  invalidate(): void;
+};
 
 /** A new, empty org state. */
 export const emptyOktaState = (): FakeOktaState => ({ users: new Map(), appUsers: new Map(), groups: new Map(), appGroups: new Set() });
@@ -82,7 +90,18 @@ export async function startFakeOkta(options: FakeOktaOptions, state: FakeOktaSta
   function page<T extends { id: string }>(url: URL, items: T[]): { body: T[]; link: string } {
     const limit = Math.min(Number(url.searchParams.get("limit") ?? pageSize), pageSize);
     const after = url.searchParams.get("after");
-    const start = after ? items.findIndex((i) => i.id > after) : 0;
+    let start = 0;
+    if (after) {
+      // items are sorted by id: the first one after the cursor, by binary search.
+      let lo = 0;
+      let hi = items.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (items[mid]!.id > after) hi = mid;
+        else lo = mid + 1;
+      }
+      start = lo < items.length ? lo : -1;
+    }
     const slice = start < 0 ? [] : items.slice(start, start + limit);
     const links = [`<${self.url}${url.pathname}${url.search}>; rel="self"`];
     if (start >= 0 && start + limit < items.length) {
@@ -94,7 +113,16 @@ export async function startFakeOkta(options: FakeOktaOptions, state: FakeOktaSta
     return { body: slice, link: links.join(", ") };
   }
 
-  const sorted = <T extends { id: string }>(items: Iterable<T>) => [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sortedNow = <T extends { id: string }>(items: Iterable<T>) => [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const listings = new Map<string, unknown[]>();
+  /** A sorted listing, cached under `key` when the options ask for it. */
+  function sortedAs<T extends { id: string }>(key: string, items: () => Iterable<T>): T[] {
+    if (!options.cacheListings) return sortedNow(items());
+    let cached = listings.get(key) as T[] | undefined;
+    if (!cached) listings.set(key, (cached = sortedNow(items())));
+    return cached;
+  }
+  const sorted = sortedNow;
 
   const server = await serveFake(async (url, req, body, res) => {
     const limit = options.rateLimit;
@@ -146,7 +174,7 @@ export async function startFakeOkta(options: FakeOktaOptions, state: FakeOktaSta
     let m: RegExpExecArray | null;
     if (path === `${appPrefix}/users`) {
       if (options.emptyAppUsers) return send(200, []);
-      const assigned = sorted([...state.appUsers.keys()].map((id) => state.users.get(id)!).filter(Boolean));
+      const assigned = sortedAs("appUsers", () => [...state.appUsers.keys()].map((id) => state.users.get(id)!).filter(Boolean));
       const p = page(url, assigned);
       return send(200, p.body.map((u) => appUserJson(u, state.appUsers.get(u.id)!)), { link: p.link });
     }
@@ -157,14 +185,14 @@ export async function startFakeOkta(options: FakeOktaOptions, state: FakeOktaSta
       return send(200, appUserJson(user, scope));
     }
     if (path === `${appPrefix}/groups`) {
-      const assigned = sorted([...state.appGroups].map((id) => state.groups.get(id)!).filter(Boolean));
+      const assigned = sortedAs("appGroups", () => [...state.appGroups].map((id) => state.groups.get(id)!).filter(Boolean));
       const p = page(url, assigned);
       return send(200, p.body.map((g) => ({ id: g.id, priority: 0, profile: {}, _embedded: { group: { id: g.id, type: "OKTA_GROUP", profile: { name: g.name, description: null } } } })), { link: p.link });
     }
     if ((m = /^\/api\/v1\/groups\/([^/]+)\/users$/.exec(path))) {
       const group = state.groups.get(decodeURIComponent(m[1]!));
       if (!group) return send(404, oktaError("E0000007", `Not found: Resource not found: ${m[1]} (UserGroup)`));
-      const p = page(url, sorted([...group.members].map((id) => state.users.get(id)!).filter(Boolean)));
+      const p = page(url, sortedAs(`members:${group.id}`, () => [...group.members].map((id) => state.users.get(id)!).filter(Boolean)));
       return send(200, p.body.map(userJson), { link: p.link });
     }
     if ((m = /^\/api\/v1\/groups\/([^/]+)$/.exec(path))) {
@@ -188,6 +216,9 @@ export async function startFakeOkta(options: FakeOktaOptions, state: FakeOktaSta
     bump(userId, at = new Date(now())) {
       const user = state.users.get(userId);
       if (user) user.lastUpdated = at.toISOString();
+    },
+    invalidate() {
+      listings.clear();
     },
   };
 }
