@@ -87,7 +87,7 @@ async function seed(deps: ReconcileDeps): Promise<string> {
 }
 
 const fresh = await createFreshDatabase(serverUrl, "rollcall_dirbench");
-const config = loadConfig({ DATABASE_URL: fresh.url, LOG_LEVEL: "warn", DATABASE_POOL_MAX: "5" });
+const config = loadConfig({ DATABASE_URL: fresh.url, LOG_LEVEL: "warn", DATABASE_POOL_MAX: "5", DATABASE_STATEMENT_TIMEOUT_MS: "0" });
 const logger = createLogger("warn");
 const sequelize = createSequelize(fresh.url, config, logger);
 const fake = await startFake();

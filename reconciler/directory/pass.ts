@@ -26,7 +26,7 @@ export type DirectoryPassOptions = {
 };
 
 /** What a directory pass reports back to the run. */
-export type DirectoryPassResult = { directoryId: string; provider: string; mode: "full" | "incremental"; users_seen: number; groups_seen: number };
+export type DirectoryPassResult = { directoryId: string; provider: string; mode: "full" | "incremental"; users_seen: number; groups_seen: number; repair_skipped?: string };
 
 function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new Error("The run was stopped because the process is shutting down.");
@@ -49,9 +49,10 @@ export function chooseMode(dir: DirectoryRow, hasFeed: boolean, requested: Direc
 export async function directoryPass(rc: RepairContext, log: FindingLog, dir: DirectoryRow, options: DirectoryPassOptions): Promise<DirectoryPassResult> {
   const { sequelize, organizationId } = rc;
   const tx = rc.exec.readTx;
-  if (options.repair && tx !== null) {
-    throw new Error("directory repair needs a database pool with a connection of its own for the run's lock (DATABASE_POOL_MAX ≥ 3); the embedded database can only report");
-  }
+  // The SCIM commands open their own transactions: on a one-connection pool (embedded PGlite) the
+  // run's lock holds the only connection, so there the directory part reports and does not repair.
+  const repairBlocked = options.repair && tx !== null;
+  if (repairBlocked) options.logger.warn("directory repair skipped: it needs a database pool with a connection besides the run's lock (PostgreSQL server, DATABASE_POOL_MAX ≥ 3)");
   const connector = connectDirectory(sequelize, dir, options.client);
   const mode = chooseMode(dir, connector.changes !== undefined, options.mode, rc.clock.now());
   const started = rc.clock.now();
@@ -112,7 +113,7 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
   }
   log.usersScanned += usersSeen;
 
-  if (options.repair && planned.length > 0) {
+  if (options.repair && !repairBlocked && planned.length > 0) {
     const verdict = checkBlastRadius(planned, { activeUsers: await activeUserCount(sequelize, tx, organizationId), maxDeactivationRatio: dir.max_deactivation_ratio });
     if (verdict && !options.force) throw new BlastRadiusError(verdict);
     const writer = await directoryWriter({
@@ -122,7 +123,10 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
     await applyRepairs(writer, log, planned, options.logger);
   }
   await recordDirectoryPull(sequelize, dir.id, { at: started, full: mode === "full", state: cursor === null ? {} : { cursor } });
-  return { directoryId: dir.id, provider: dir.provider, mode, users_seen: usersSeen, groups_seen: groupsSeen };
+  return {
+    directoryId: dir.id, provider: dir.provider, mode, users_seen: usersSeen, groups_seen: groupsSeen,
+    ...(repairBlocked ? { repair_skipped: "the embedded database has one connection; directory repairs need a PostgreSQL server" } : {}),
+  };
 }
 
 /** Repair order: users appear before they join teams; deactivations and team deletions come last. */

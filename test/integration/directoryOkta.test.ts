@@ -64,6 +64,9 @@ describe("directory reconcile against Okta", function () {
     const audit = await rowsOf<{ actor_type: string; actor_id: string; action: string }>(`SELECT actor_type, actor_id, action FROM audit_log WHERE organization_id = $1 AND subject_id = $2 AND actor_type = 'reconciler'`, [world.orgId, user.id]);
     expect(audit).to.deep.equal([{ actor_type: "reconciler", actor_id: repair.body.id, action: "user.deactivated" }]);
     expect((await reconcileVia(world.orgId, { source: "idp" })).body.summary.total).to.equal(0);
+    const drift = events.filter((e) => e.type === "reconciler.drift_detected");
+    expect(drift.map((e) => (e.payload.data.reconcile_run as { summary: { counts: Record<string, number> } }).summary.counts.idp_user_inactive)).to.deep.equal([1, 1]);
+    expect((drift[0]!.payload.data.findings_sample as Array<{ kind: string }>).map((f) => f.kind)).to.deep.equal(["idp_user_inactive"]);
   });
 
   it("reports a user deactivated in Okta (DEPROVISIONED) and repair deactivates it here", async () => {
