@@ -122,7 +122,8 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
     });
     await applyRepairs(writer, log, planned, options.logger);
   }
-  await recordDirectoryPull(sequelize, dir.id, { at: started, full: mode === "full", state: cursor === null ? {} : { cursor } });
+  // Through the run's executor: on a one-connection pool the lock's transaction is the only connection.
+  await rc.exec.write((wtx) => recordDirectoryPull(sequelize, dir.id, { at: started, full: mode === "full", state: cursor === null ? {} : { cursor } }, wtx));
   return {
     directoryId: dir.id, provider: dir.provider, mode, users_seen: usersSeen, groups_seen: groupsSeen,
     ...(repairBlocked ? { repair_skipped: "the embedded database has one connection; directory repairs need a PostgreSQL server" } : {}),

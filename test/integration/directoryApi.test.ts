@@ -103,6 +103,19 @@ describe("admin API: directory connections", () => {
     expect(res.body.detail).not.to.contain("wrong");
   });
 
+  it("reports users Okta assigns and nobody provisioned in a report run on any database, changing nothing", async () => {
+    const { orgId, connectionId } = await createOrgWithToken(base(), { provider: "okta" });
+    await admin(base(), "PUT", dirPath(orgId, connectionId), { provider: "okta", base_url: okta.url, app_id: "0oa_app", credentials: { api_token: "00ssws-right" } });
+    const res = await admin(base(), "POST", `/v1/organizations/${orgId}/reconcile`, {});
+    expect(res.status, res.text).to.equal(201);
+    expect(res.body.summary.source).to.equal("all");
+    expect(res.body.summary.counts).to.include({ idp_user_missing: 2, idp_user_inactive: 0 });
+    expect(res.body.findings.map((f: { subject: { idp_id: string } }) => f.subject.idp_id).sort()).to.deep.equal(["00u0", "00u1"]);
+    expect((await admin(base(), "GET", `/v1/organizations/${orgId}/users`)).body.data).to.deep.equal([]);
+    const after = await admin(base(), "GET", dirPath(orgId, connectionId));
+    expect(after.body.last_run_at).to.be.a("number");
+  });
+
   it("rejects a body that misses provider fields, naming them", async () => {
     const { orgId, connectionId } = await createOrgWithToken(base(), { provider: "okta" });
     const res = await admin(base(), "PUT", dirPath(orgId, connectionId), { provider: "okta", base_url: "ftp://x", credentials: {} });
