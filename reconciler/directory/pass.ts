@@ -8,7 +8,10 @@ import { DirectoryDiff, GroupDiff, diffMembers, type StoredUser } from "./diff.t
 import { checkBlastRadius, BlastRadiusError } from "./guard.ts";
 import { directoryWriter, type DirectoryWriter, type ProvisionProfile } from "./repairWriter.ts";
 import { recordDirectoryPull, type DirectoryRow } from "./store.ts";
-import { activeUserCount, storedTeams, storedUsers, teamMemberIds } from "./storedState.ts";
+import { activeUserCount, storedTeams, storedUsers, storedUsersMatching, teamMemberIds } from "./storedState.ts";
+
+/** Groups whose members are read from the IdP at once (each group's pages stay sequential). */
+const MEMBER_READS_IN_FLIGHT = 8;
 
 export { BlastRadiusError };
 
@@ -57,9 +60,6 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
   const mode = chooseMode(dir, connector.changes !== undefined, options.mode, rc.clock.now());
   const started = rc.clock.now();
 
-  const stored: StoredUser[] = [];
-  for await (const batch of storedUsers(sequelize, tx, organizationId, dir.enterprise_connection_id)) stored.push(...batch);
-  const diff = new DirectoryDiff(stored);
   const planned: Finding[] = [];
   const note = (findings: Iterable<Finding>) => {
     for (const f of findings) {
@@ -72,14 +72,23 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
   let groupsSeen = 0;
   let cursor: string | null = typeof dir.state.cursor === "string" ? dir.state.cursor : null;
   if (mode === "incremental") {
+    // Only the changes are read, then only the stored users they can match: cost follows the changes.
     const feed = connector.changes!(cursor);
+    const changed: DirectoryChange[] = [];
     for await (const page of feed.pages) {
       checkAbort(options.signal);
-      usersSeen += page.length;
-      note(page.flatMap((c: DirectoryChange) => (c.assigned ? diff.diffUser(c.user) : diff.diffUnassigned(c.idpId))));
+      changed.push(...page);
     }
     cursor = feed.cursor();
+    usersSeen = changed.length;
+    const externalIds = changed.flatMap((c) => (c.assigned ? (c.user.externalId === null ? [] : [c.user.externalId]) : [c.idpId]));
+    const names = changed.flatMap((c) => (c.assigned ? [c.user.userName, c.user.email].filter((v): v is string => v !== null) : []));
+    const diff = new DirectoryDiff(await storedUsersMatching(sequelize, tx, organizationId, dir.enterprise_connection_id, { externalIds, names }));
+    note(changed.flatMap((c) => (c.assigned ? diff.diffUser(c.user) : diff.diffUnassigned(c.idpId))));
   } else {
+    const stored: StoredUser[] = [];
+    for await (const batch of storedUsers(sequelize, tx, organizationId, dir.enterprise_connection_id)) stored.push(...batch);
+    const diff = new DirectoryDiff(stored);
     // The change feed starts from before the pull, so what changes during it is seen next time.
     if (connector.changes) {
       const feed = connector.changes(null);
@@ -94,20 +103,30 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
     note(diff.unknownUsers());
     const groups = new GroupDiff(await storedTeams(sequelize, tx, organizationId, dir.enterprise_connection_id));
     for await (const page of connector.groups()) {
-      for (const group of page) {
-        checkAbort(options.signal);
-        groupsSeen += 1;
+      checkAbort(options.signal);
+      groupsSeen += page.length;
+      const matched = page.flatMap((group) => {
         const team = groups.match(group);
-        if (!team) continue;
-        const idpMembers = new Set<string>();
-        for await (const ids of connector.members(group.idpId)) {
-          for (const id of ids) {
-            const userId = diff.storedIdOf.get(id);
-            if (userId !== undefined) idpMembers.add(userId);
+        return team ? [{ group, team }] : [];
+      });
+      // One query for the page's stored members; the IdP's member lists a few groups at a time.
+      const storedMembers = await teamMemberIds(sequelize, tx, organizationId, matched.map((m) => m.team.id));
+      const idpMembers = new Map<string, Set<string>>();
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(MEMBER_READS_IN_FLIGHT, matched.length) }, async () => {
+        while (next < matched.length) {
+          const { group } = matched[next++]!;
+          const members = new Set<string>();
+          for await (const ids of connector.members(group.idpId)) {
+            for (const id of ids) {
+              const userId = diff.storedIdOf.get(id);
+              if (userId !== undefined) members.add(userId);
+            }
           }
+          idpMembers.set(group.idpId, members);
         }
-        note(diffMembers(team, group, idpMembers, await teamMemberIds(sequelize, tx, organizationId, team.id)));
-      }
+      }));
+      for (const { group, team } of matched) note(diffMembers(team, group, idpMembers.get(group.idpId)!, storedMembers.get(team.id)!));
     }
     note(groups.missingGroups());
   }

@@ -10,16 +10,40 @@ import type { StoredTeam, StoredUser } from "./diff.ts";
 
 const USER_BATCH = 5000;
 
+const COMPACT_USER = `id, external_id AS "externalId", user_name AS "userName",
+  coalesce((SELECT e->>'value' FROM jsonb_array_elements(CASE WHEN jsonb_typeof(scim_resource->'emails') = 'array' THEN scim_resource->'emails' ELSE '[]'::jsonb END) e
+             ORDER BY (e->>'primary') = 'true' DESC LIMIT 1), email_address) AS email,
+  scim_resource->'name'->>'givenName' AS "givenName", scim_resource->'name'->>'familyName' AS "familyName", active`;
+
+/**
+ * Live users of the connection an incremental run may match to the changed IdP users: by
+ * externalId, userName or email (the diff's keys), so the run reads what changed, not everyone.
+ */
+export function storedUsersMatching(
+  sequelize: Sequelize,
+  tx: Transaction | null,
+  organizationId: string,
+  connectionId: string,
+  keys: { externalIds: string[]; names: string[] },
+): Promise<StoredUser[]> {
+  return select<StoredUser>(
+    sequelize,
+    `SELECT ${COMPACT_USER} FROM users
+      WHERE organization_id = $1 AND enterprise_connection_id = $2 AND deleted_at IS NULL
+        AND (external_id = ANY($3::text[]) OR lower(user_name) = ANY($4::text[]) OR lower(email_address) = ANY($4::text[]))
+      ORDER BY id`,
+    [organizationId, connectionId, keys.externalIds, keys.names.map((n) => n.toLowerCase())],
+    tx,
+  );
+}
+
 /** Live users of the connection, compact, in id order, a batch at a time. */
 export async function* storedUsers(sequelize: Sequelize, tx: Transaction | null, organizationId: string, connectionId: string): AsyncGenerator<StoredUser[]> {
   let after = "";
   for (;;) {
     const rows = await select<StoredUser>(
       sequelize,
-      `SELECT id, external_id AS "externalId", user_name AS "userName",
-              coalesce((SELECT e->>'value' FROM jsonb_array_elements(CASE WHEN jsonb_typeof(scim_resource->'emails') = 'array' THEN scim_resource->'emails' ELSE '[]'::jsonb END) e
-                         ORDER BY (e->>'primary') = 'true' DESC LIMIT 1), email_address) AS email,
-              scim_resource->'name'->>'givenName' AS "givenName", scim_resource->'name'->>'familyName' AS "familyName", active
+      `SELECT ${COMPACT_USER}
          FROM users
         WHERE organization_id = $1 AND enterprise_connection_id = $2 AND deleted_at IS NULL AND id > $3
         ORDER BY id LIMIT $4`,
@@ -46,15 +70,17 @@ export function storedTeams(sequelize: Sequelize, tx: Transaction | null, organi
   );
 }
 
-/** The user ids of one team's members. */
-export async function teamMemberIds(sequelize: Sequelize, tx: Transaction | null, organizationId: string, teamId: string): Promise<Set<string>> {
-  const rows = await select<{ user_id: string }>(
+/** The member user ids of several teams, in one query. */
+export async function teamMemberIds(sequelize: Sequelize, tx: Transaction | null, organizationId: string, teamIds: string[]): Promise<Map<string, Set<string>>> {
+  const rows = await select<{ team_id: string; user_id: string }>(
     sequelize,
-    `SELECT user_id FROM team_memberships WHERE organization_id = $1 AND team_id = $2`,
-    [organizationId, teamId],
+    `SELECT team_id, user_id FROM team_memberships WHERE organization_id = $1 AND team_id = ANY($2::text[])`,
+    [organizationId, teamIds],
     tx,
   );
-  return new Set(rows.map((r) => r.user_id));
+  const members = new Map<string, Set<string>>(teamIds.map((id) => [id, new Set()]));
+  for (const row of rows) members.get(row.team_id)!.add(row.user_id);
+  return members;
 }
 
 /** How many active users the organization has (the blast-radius guard's denominator). */
