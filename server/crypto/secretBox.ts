@@ -96,19 +96,22 @@ export class KeyRing {
  * The key ring belongs to the process, and the data-access modules that load secrets (webhook
  * endpoints, deliveries, directories) receive a Sequelize instance, not the app deps. Registering
  * the ring per Sequelize instance lets them open secrets where they are loaded without threading
- * a new parameter through the webhook dispatcher's loop, and two services in one test process
- * (two instances) keep two rings.
+ * a new parameter through the webhook dispatcher's loop; two services in one test process (two
+ * instances) keep two rings. A second pool the process opens on the same database (a dispatcher of
+ * its own, a lock connection) uses the ring the process attached last.
  */
 const rings = new WeakMap<Sequelize, KeyRing>();
+let processRing: KeyRing | undefined;
 
-/** Makes `ring` the key ring of everything that uses this Sequelize instance. */
+/** Makes `ring` the key ring of everything that uses this Sequelize instance (and of this process's other pools). */
 export function attachKeyRing(sequelize: Sequelize, ring: KeyRing): void {
   rings.set(sequelize, ring);
+  processRing = ring;
 }
 
 /** The key ring attached at boot; throws if the process started without one. */
 export function keyRingOf(sequelize: Sequelize): KeyRing {
-  const ring = rings.get(sequelize);
+  const ring = rings.get(sequelize) ?? processRing;
   if (!ring) throw new Error("no encryption key ring attached to this database (startService attaches it at boot)");
   return ring;
 }
