@@ -111,7 +111,7 @@ try {
   const fullMs = performance.now() - full0;
   const fullSummary = full.run.summary as RunSummary;
   const peak = process.resourceUsage().maxRSS * 1024;
-  process.stdout.write(`full pass: ${(fullMs / 1000).toFixed(2)} s, ${await requests()} requests, status ${full.run.status}${full.run.error ? ` (${full.run.error})` : ""}, findings ${fullSummary.total}, users seen ${fullSummary.directories?.[0]?.users_seen}, groups seen ${fullSummary.directories?.[0]?.groups_seen}\n`);
+  process.stdout.write(`full pass: ${(fullMs / 1000).toFixed(2)} s, ${await requests()} requests, status ${full.run.status}${full.run.error ? ` (${full.run.error})` : ""}, findings ${fullSummary.total}, users seen ${fullSummary.directories?.[0]?.users_seen}, groups seen ${fullSummary.directories?.[0]?.groups_seen}, phases (ms) ${JSON.stringify(fullSummary.directories?.[0]?.timings_ms)}\n`);
   process.stdout.write(`RSS: ${mb(rssBefore)} before the pass, peak ${mb(peak)} (process maxRSS, includes the seeding phase's client)\n`);
 
   await fake.change(changes);
@@ -120,7 +120,7 @@ try {
   const inc = await reconcileOrganization(deps, { organizationId: org, repair: false, trigger: "cli", source: "idp", directoryMode: "incremental" });
   const incMs = performance.now() - inc0;
   const incSummary = inc.run.summary as RunSummary;
-  process.stdout.write(`incremental after ${changes} changes: ${(incMs / 1000).toFixed(2)} s, ${(await requests()) - before} requests, mode ${incSummary.directories?.[0]?.mode}, idp_user_inactive ${incSummary.counts?.idp_user_inactive}, status ${inc.run.status}\n`);
+  process.stdout.write(`incremental after ${changes} changes: ${(incMs / 1000).toFixed(2)} s, ${(await requests()) - before} requests, mode ${incSummary.directories?.[0]?.mode}, idp_user_inactive ${incSummary.counts?.idp_user_inactive}, status ${inc.run.status}, phases (ms) ${JSON.stringify(incSummary.directories?.[0]?.timings_ms)}\n`);
   process.stdout.write(`peak RSS overall: ${mb(process.resourceUsage().maxRSS * 1024)}\n`);
 } finally {
   fake.stop();

@@ -36,11 +36,24 @@ const DRIFT_FIELDS = [
 
 const lower = (v: string | null) => (v === null ? null : v.toLowerCase());
 
-function push<K, V>(map: Map<K, V[]>, key: K | null, value: V): void {
+/*
+ * Index maps hold the one user of a key directly and an array only for a key several users share:
+ * with 100,000 users, three maps of one-element arrays would be 300,000 arrays for nothing.
+ */
+type Index<V> = Map<string, V | V[]>;
+
+function push<V extends object>(map: Index<V>, key: string | null, value: V): void {
   if (key === null) return;
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
+  const held = map.get(key);
+  if (held === undefined) map.set(key, value);
+  else if (Array.isArray(held)) held.push(value);
+  else map.set(key, [held, value]);
+}
+
+function lookup<V extends object>(map: Index<V>, key: string | null): V[] | undefined {
+  if (key === null) return undefined;
+  const held = map.get(key);
+  return held === undefined ? undefined : Array.isArray(held) ? held : [held];
 }
 
 /** The IdP user's profile as findings show it. */
@@ -62,9 +75,9 @@ export type UserMatch = { user: StoredUser; by: "externalId" | "userName" | "ema
  * page at a time and is not kept.
  */
 export class DirectoryDiff {
-  private readonly byExternalId = new Map<string, StoredUser[]>();
-  private readonly byUserName = new Map<string, StoredUser[]>();
-  private readonly byEmail = new Map<string, StoredUser[]>();
+  private readonly byExternalId: Index<StoredUser> = new Map();
+  private readonly byUserName: Index<StoredUser> = new Map();
+  private readonly byEmail: Index<StoredUser> = new Map();
   /** stored user id → the IdP id that claimed it. */
   private readonly claimedBy = new Map<string, string>();
   /** IdP user id → stored user id, for group members. */
@@ -81,9 +94,9 @@ export class DirectoryDiff {
   /** Finds the stored user an IdP user stands for (see the module comment for the order). */
   match(idp: DirectoryUser): UserMatch {
     const attempts: Array<["externalId" | "userName" | "email", StoredUser[] | undefined]> = [
-      ["externalId", idp.externalId === null ? undefined : this.byExternalId.get(idp.externalId)],
-      ["userName", idp.userName === null ? undefined : this.byUserName.get(idp.userName.toLowerCase())],
-      ["email", idp.email === null ? undefined : [...(this.byEmail.get(idp.email.toLowerCase()) ?? []), ...(this.byUserName.get(idp.email.toLowerCase()) ?? [])]],
+      ["externalId", lookup(this.byExternalId, idp.externalId)],
+      ["userName", lookup(this.byUserName, lower(idp.userName))],
+      ["email", idp.email === null ? undefined : [...(lookup(this.byEmail, lower(idp.email)) ?? []), ...(lookup(this.byUserName, lower(idp.email)) ?? [])]],
     ];
     for (const [by, found] of attempts) {
       if (!found || found.length === 0) continue;
@@ -151,7 +164,7 @@ export class DirectoryDiff {
 
   /** A user the incremental feed says is no longer assigned (or deleted in the IdP). */
   diffUnassigned(idpId: string): Finding[] {
-    const candidates = this.byExternalId.get(idpId) ?? [];
+    const candidates = lookup(this.byExternalId, idpId) ?? [];
     const stored = candidates.length === 1 ? candidates[0]! : undefined;
     if (!stored || !stored.active) return [];
     return [{
@@ -182,8 +195,8 @@ function statusReason(idp: DirectoryUser): string {
 
 /** Matches IdP groups to stored teams (externalId, then name) and remembers which teams were seen. */
 export class GroupDiff {
-  private readonly byExternalId = new Map<string, StoredTeam[]>();
-  private readonly byName = new Map<string, StoredTeam[]>();
+  private readonly byExternalId: Index<StoredTeam> = new Map();
+  private readonly byName: Index<StoredTeam> = new Map();
   private readonly seen = new Set<string>();
 
   constructor(private readonly teams: StoredTeam[]) {
@@ -195,8 +208,8 @@ export class GroupDiff {
 
   /** The team an IdP group stands for, or null (a group assigned in the IdP but never pushed is not drift). */
   match(group: DirectoryGroup): StoredTeam | null {
-    const byId = group.externalId === null ? undefined : this.byExternalId.get(group.externalId);
-    const found = byId && byId.length > 0 ? byId : this.byName.get(group.name.toLowerCase());
+    const byId = lookup(this.byExternalId, group.externalId);
+    const found = byId && byId.length > 0 ? byId : lookup(this.byName, group.name.toLowerCase());
     if (!found || found.length !== 1) return null;
     this.seen.add(found[0]!.id);
     return found[0]!;

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Logger } from "../../server/logger.ts";
 import type { FindingLog } from "../findingLog.ts";
 import type { RepairContext } from "../repairs.ts";
@@ -29,7 +30,16 @@ export type DirectoryPassOptions = {
 };
 
 /** What a directory pass reports back to the run. */
-export type DirectoryPassResult = { directoryId: string; provider: string; mode: "full" | "incremental"; users_seen: number; groups_seen: number; repair_skipped?: string };
+export type DirectoryPassResult = {
+  directoryId: string;
+  provider: string;
+  mode: "full" | "incremental";
+  users_seen: number;
+  groups_seen: number;
+  /** Where the pass spent its time (ms): reading what Rollcall holds, pulling users, pulling groups and members, repairing. */
+  timings_ms: { stored: number; users: number; groups: number; repair: number };
+  repair_skipped?: string;
+};
 
 function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new Error("The run was stopped because the process is shutting down.");
@@ -61,6 +71,13 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
   const started = rc.clock.now();
 
   const planned: Finding[] = [];
+  const timings = { stored: 0, users: 0, groups: 0, repair: 0 };
+  let mark = performance.now();
+  const lap = (phase: keyof typeof timings) => {
+    const now = performance.now();
+    timings[phase] += Math.round(now - mark);
+    mark = now;
+  };
   const note = (findings: Iterable<Finding>) => {
     for (const f of findings) {
       log.add(f);
@@ -80,15 +97,18 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
       changed.push(...page);
     }
     cursor = feed.cursor();
+    lap("users");
     usersSeen = changed.length;
     const externalIds = changed.flatMap((c) => (c.assigned ? (c.user.externalId === null ? [] : [c.user.externalId]) : [c.idpId]));
     const names = changed.flatMap((c) => (c.assigned ? [c.user.userName, c.user.email].filter((v): v is string => v !== null) : []));
     const diff = new DirectoryDiff(await storedUsersMatching(sequelize, tx, organizationId, dir.enterprise_connection_id, { externalIds, names }));
     note(changed.flatMap((c) => (c.assigned ? diff.diffUser(c.user) : diff.diffUnassigned(c.idpId))));
+    lap("stored");
   } else {
     const stored: StoredUser[] = [];
     for await (const batch of storedUsers(sequelize, tx, organizationId, dir.enterprise_connection_id)) stored.push(...batch);
     const diff = new DirectoryDiff(stored);
+    lap("stored");
     // The change feed starts from before the pull, so what changes during it is seen next time.
     if (connector.changes) {
       const feed = connector.changes(null);
@@ -101,6 +121,7 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
       note(page.flatMap((u) => diff.diffUser(u)));
     }
     note(diff.unknownUsers());
+    lap("users");
     const groups = new GroupDiff(await storedTeams(sequelize, tx, organizationId, dir.enterprise_connection_id));
     for await (const page of connector.groups()) {
       checkAbort(options.signal);
@@ -129,6 +150,7 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
       for (const { group, team } of matched) note(diffMembers(team, group, idpMembers.get(group.idpId)!, storedMembers.get(team.id)!));
     }
     note(groups.missingGroups());
+    lap("groups");
   }
   log.usersScanned += usersSeen;
 
@@ -140,11 +162,12 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
       organizationId, connectionId: dir.enterprise_connection_id, runId: rc.runId,
     });
     await applyRepairs(writer, log, planned, options.logger);
+    lap("repair");
   }
   // Through the run's executor: on a one-connection pool the lock's transaction is the only connection.
   await rc.exec.write((wtx) => recordDirectoryPull(sequelize, dir.id, { at: started, full: mode === "full", state: cursor === null ? {} : { cursor } }, wtx));
   return {
-    directoryId: dir.id, provider: dir.provider, mode, users_seen: usersSeen, groups_seen: groupsSeen,
+    directoryId: dir.id, provider: dir.provider, mode, users_seen: usersSeen, groups_seen: groupsSeen, timings_ms: timings,
     ...(repairBlocked ? { repair_skipped: "the embedded database has one connection; directory repairs need a PostgreSQL server" } : {}),
   };
 }
