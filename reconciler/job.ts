@@ -83,16 +83,19 @@ async function recordSkipped(sequelize: Sequelize, logger: Logger, reason: LockR
 export async function reconcileOrganization(deps: ReconcileDeps, props: ReconcileProps): Promise<ReconcileResult> {
   const { sequelize, logger, metrics, clock } = deps;
   const startedAt = clock.now();
-  const directories: DirectoryRow[] = (await directoriesOf(sequelize, props.organizationId)).filter((d) => !props.directoryIds || props.directoryIds.includes(d.id));
-  const source: ReconcileSource = props.source ?? (directories.length > 0 ? "all" : "local");
-  const kinds = [...(props.kinds ?? [...(source === "idp" ? [] : LOCAL_FINDING_KINDS), ...(source === "local" ? [] : IDP_FINDING_KINDS)])];
+  // Which directories and kinds the run covers is read once it holds the organization (inside the
+  // lock): on a one-connection pool a query before it would queue behind a run in progress.
+  let source: ReconcileSource = props.source ?? "local";
+  const kindsFor = (s: ReconcileSource): FindingKind[] => [...(props.kinds ?? [...(s === "idp" ? [] : LOCAL_FINDING_KINDS), ...(s === "local" ? [] : IDP_FINDING_KINDS)])];
+  let kinds = kindsFor(source);
+  const kindSet = new Set<FindingKind>();
   const pulled: DirectoryPassResult[] = [];
   const staleTeamDays = props.staleTeamDays ?? DEFAULT_STALE_TEAM_DAYS;
   const base = { id: newId("run"), organization_id: props.organizationId, repair: props.repair, trigger: props.trigger, started_at: startedAt };
   const log = new FindingLog();
   const runLogger = logger.child({ organizationId: props.organizationId, runId: base.id, repair: props.repair, trigger: props.trigger });
   const options: ScanOptions = {
-    kinds: new Set(kinds),
+    kinds: kindSet,
     repair: props.repair,
     staleTeamDays,
     batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
@@ -102,6 +105,11 @@ export async function reconcileOrganization(deps: ReconcileDeps, props: Reconcil
   };
   try {
     const outcome = await withOrgLock(sequelize, props.organizationId, async (exec) => {
+      const directories: DirectoryRow[] = (await directoriesOf(sequelize, props.organizationId, exec.readTx))
+        .filter((d) => !props.directoryIds || props.directoryIds.includes(d.id));
+      source = props.source ?? (directories.length > 0 ? "all" : "local");
+      kinds = kindsFor(source);
+      for (const kind of kinds) kindSet.add(kind);
       await exec.write((tx) => insertRun(sequelize, tx, base));
       const rc: RepairContext = { sequelize, exec, organizationId: props.organizationId, runId: base.id, runStartedAt: startedAt, clock, metrics };
       const has = (...wanted: FindingKind[]) => wanted.some((k) => options.kinds.has(k));
