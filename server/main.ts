@@ -12,6 +12,9 @@ import { buildApp } from "./app.ts";
 import { TokenBucketLimiter } from "./middleware/rateLimiter.ts";
 import { BatchedScimRequestLog } from "./scim/requestLog.ts";
 import { resolveAdminKey } from "./adminKey.ts";
+import { resolveEncryptionKeys } from "./crypto/encryptionKey.ts";
+import { attachKeyRing } from "./crypto/secretBox.ts";
+import { resealSecrets } from "./crypto/resealSecrets.ts";
 import type { AppDeps } from "./deps.ts";
 import { TenantCache } from "./auth/tenantCache.ts";
 import { followTenantChanges } from "./auth/tenantChangeFeed.ts";
@@ -57,6 +60,12 @@ export async function startService(options: StartOptions): Promise<Service> {
   if (admin.generated) {
     print(`Generated an admin key (stored in ${admin.file}); it is shown only this once:\n  ROLLCALL_ADMIN_KEY=${admin.key}`);
   }
+  const encryption = await resolveEncryptionKeys(config);
+  if (encryption.generated) print(`Generated an encryption key for secrets at rest (stored in ${encryption.file}); back it up with the database.`);
+  attachKeyRing(db.sequelize, encryption.ring);
+  // Webhook secrets stored before encryption existed, or sealed with a key since rotated out.
+  const resealed = await resealSecrets(db.sequelize, encryption.ring, "plaintext");
+  if (Object.values(resealed).some((n) => n > 0)) logger.info({ resealed }, "sealed stored secrets with the current encryption key");
   const deps: AppDeps = {
     config,
     db,

@@ -96,6 +96,31 @@ function declareMetrics(registers: Registry[]) {
       help: "SCIM requests refused with 429 by the per-token rate limit.",
       registers,
     }),
+    directoryRequests: new Counter({
+      name: "rollcall_directory_requests_total",
+      help: "Requests to IdP directory APIs by provider and HTTP status (error = no answer).",
+      labelNames: ["provider", "status"] as const,
+      registers,
+    }),
+    directoryPullDuration: new Histogram({
+      name: "rollcall_directory_pull_duration_seconds",
+      help: "Duration of one directory pull and diff, by provider, mode (full/incremental) and outcome.",
+      labelNames: ["provider", "mode", "outcome"] as const,
+      buckets: [0.5, 1, 5, 15, 30, 60, 120, 300, 900, 1800],
+      registers,
+    }),
+    directoryLastSuccess: new Gauge({
+      name: "rollcall_directory_last_success_timestamp_seconds",
+      help: "Unix time of the last directory pull that succeeded, by provider.",
+      labelNames: ["provider"] as const,
+      registers,
+    }),
+    directoryFindings: new Counter({
+      name: "rollcall_directory_findings_total",
+      help: "IdP findings (idp_* kinds) found by directory pulls, by kind.",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
   };
 }
 

@@ -90,6 +90,11 @@ for its role. Numbers go through int64 because Helm reads values as float64, whi
     secretKeyRef:
       name: {{ include "rollcall.secretName" . }}
       key: {{ .Values.existingSecretKeys.adminKey }}
+- name: ROLLCALL_ENCRYPTION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "rollcall.secretName" . }}
+      key: {{ .Values.existingSecretKeys.encryptionKey | default "ROLLCALL_ENCRYPTION_KEY" }}
 - name: DATABASE_POOL_MAX
   value: {{ .Values.database.poolMax | int64 | quote }}
 - name: DATABASE_STATEMENT_TIMEOUT_MS

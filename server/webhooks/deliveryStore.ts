@@ -2,6 +2,7 @@ import { QueryTypes, type Sequelize } from "sequelize";
 import type { AttemptResult } from "./sender.ts";
 import { serializePayload, type EventPayload } from "./outbox.ts";
 import { execute, storableText } from "../models/sql.ts";
+import { keyRingOf } from "../crypto/secretBox.ts";
 
 /** A delivery the dispatcher has leased, with everything needed to send it. */
 export type ClaimedDelivery = {
@@ -62,14 +63,17 @@ const CLAIM = `
      SET attempt_count = w.attempt_count + 1, last_attempt_at = $1, next_attempt_at = $2
     FROM due, events ev, webhook_endpoints e
    WHERE w.id = due.id AND ev.id = w.event_id AND e.id = w.endpoint_id AND e.deleted_at IS NULL
-  RETURNING w.id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload, e.url, e.secret,
+  RETURNING w.id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload, e.url, e.secret, e.organization_id,
             w.next_attempt_at AS lease`;
 
 /** Leases up to `limit` due deliveries until `leaseUntil`; returns them with their payload and endpoint. */
 export async function claimDue(sequelize: Sequelize, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> {
   const [rows] = await sequelize.query(CLAIM, { bind: [now, leaseUntil, limit] });
-  return (rows as Array<Omit<ClaimedDelivery, "body"> & { payload: EventPayload }>).map(({ payload, ...row }) => ({
+  const ring = keyRingOf(sequelize);
+  // The signing secret is sealed at rest (server/crypto/secretBox.ts); it is opened here, where it is loaded.
+  return (rows as Array<Omit<ClaimedDelivery, "body"> & { payload: EventPayload; organization_id: string }>).map(({ payload, organization_id, ...row }) => ({
     ...row,
+    secret: ring.open(row.secret, organization_id),
     body: serializePayload(payload),
   }));
 }

@@ -4,8 +4,9 @@ import { newId } from "../ids.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import type { WebhookEventType } from "./outbox.ts";
 import { assertPublicDestination, BlockedDestinationError } from "./urlSafety.ts";
+import { keyRingOf } from "../crypto/secretBox.ts";
 
-/** A webhook_endpoints row (migrations/20261122000000-create-schema.ts). */
+/** A webhook_endpoints row (migrations/20261122000000-create-schema.ts), with its secret opened. */
 export type WebhookEndpointRow = {
   id: string;
   organization_id: string;
@@ -21,6 +22,19 @@ export type WebhookEndpointRow = {
 /** A Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes (192 bits, no padding). */
 export function generateSecret(): string {
   return `whsec_${randomBytes(24).toString("base64")}`;
+}
+
+/*
+ * The secret is sealed in the table (server/crypto/secretBox.ts) and opened here, where rows are
+ * loaded, so nothing past this module (presenters, the dispatcher's signer) sees the sealed form.
+ */
+function opened(sequelize: Sequelize, row: WebhookEndpointRow): WebhookEndpointRow {
+  return { ...row, secret: keyRingOf(sequelize).open(row.secret, row.organization_id) };
+}
+
+/** Seals a signing secret for storage in webhook_endpoints.secret. */
+export function sealSecret(sequelize: Sequelize, organizationId: string, secret: string): string {
+  return keyRingOf(sequelize).seal(secret, organizationId);
 }
 
 const urlError = (message: string) => new ValidationError(`url: ${message}`, { issues: [{ field: "url", message }] });
@@ -43,13 +57,14 @@ export async function createEndpoint(
   now: Date,
 ): Promise<WebhookEndpointRow> {
   if (!props.allowPrivateUrls) await assertDeliverableUrl(props.url);
+  const secret = generateSecret();
   const rows = await sequelize.query<WebhookEndpointRow>(
     `INSERT INTO webhook_endpoints (id, organization_id, url, events, secret, enabled, created_at, updated_at)
      VALUES ($1, $2, $3, $4::text[], $5, true, $6, $6)
      RETURNING *`,
-    { bind: [newId("whep"), props.organizationId, props.url, [...new Set(props.events)], generateSecret(), now], type: QueryTypes.SELECT },
+    { bind: [newId("whep"), props.organizationId, props.url, [...new Set(props.events)], sealSecret(sequelize, props.organizationId, secret), now], type: QueryTypes.SELECT },
   );
-  return rows[0]!;
+  return { ...rows[0]!, secret };
 }
 
 /** The organization's live endpoints, oldest first, keyset-paginated by id. */
@@ -58,12 +73,13 @@ export async function listEndpoints(
   organizationId: string,
   page: { limit: number; after?: string | undefined },
 ): Promise<WebhookEndpointRow[]> {
-  return sequelize.query<WebhookEndpointRow>(
+  const rows = await sequelize.query<WebhookEndpointRow>(
     `SELECT * FROM webhook_endpoints
       WHERE organization_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR id > $2)
       ORDER BY id LIMIT $3`,
     { bind: [organizationId, page.after ?? null, page.limit], type: QueryTypes.SELECT },
   );
+  return rows.map((row) => opened(sequelize, row));
 }
 
 /** A live endpoint of the organization, or 404 (also for another organization's id). */
@@ -73,7 +89,7 @@ export async function findEndpoint(sequelize: Sequelize, organizationId: string,
     { bind: [id, organizationId], type: QueryTypes.SELECT },
   );
   if (!rows[0]) throw new NotFoundError("Webhook endpoint", id);
-  return rows[0];
+  return opened(sequelize, rows[0]);
 }
 
 /**
@@ -94,6 +110,6 @@ export async function deleteEndpoint(sequelize: Sequelize, organizationId: strin
         WHERE endpoint_id = $1 AND organization_id = $2 AND status = 'pending'`,
       { bind: [id, organizationId, now], transaction },
     );
-    return rows[0];
+    return opened(sequelize, rows[0]);
   });
 }

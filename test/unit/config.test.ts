@@ -11,6 +11,8 @@ function problemsOf(env: Record<string, string>): string[] {
   return [];
 }
 
+const KEY32 = Buffer.alloc(32, 7).toString("base64");
+
 describe("config", () => {
   it("applies defaults for an empty environment", () => {
     const config = loadConfig({});
@@ -52,6 +54,16 @@ describe("config", () => {
 
   it("allows private webhook URLs outside production only", () => {
     expect(loadConfig({}).webhooks.allowPrivateUrls).to.equal(true);
-    expect(loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://x/y", ROLLCALL_ADMIN_KEY: "k".repeat(20) }).webhooks.allowPrivateUrls).to.equal(false);
+    expect(loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgres://x/y", ROLLCALL_ADMIN_KEY: "k".repeat(20), ROLLCALL_ENCRYPTION_KEY: KEY32 }).webhooks.allowPrivateUrls).to.equal(false);
+  });
+
+  it("refuses production without an encryption key", () => {
+    expect(problemsOf({ NODE_ENV: "production", DATABASE_URL: "postgres://x/y", ROLLCALL_ADMIN_KEY: "k".repeat(20) })[0]).to.match(/^ROLLCALL_ENCRYPTION_KEY: is required/);
+  });
+
+  it("refuses an encryption key that is not base64 of 32 bytes, also among the previous keys", () => {
+    expect(problemsOf({ ROLLCALL_ENCRYPTION_KEY: Buffer.alloc(16, 1).toString("base64") })[0]).to.match(/^ROLLCALL_ENCRYPTION_KEY: must be base64 of exactly 32 bytes/);
+    expect(problemsOf({ ROLLCALL_ENCRYPTION_KEY: KEY32, ROLLCALL_ENCRYPTION_KEYS_PREVIOUS: `${KEY32},nope` })[0]).to.match(/^ROLLCALL_ENCRYPTION_KEYS_PREVIOUS: /);
+    expect(loadConfig({ ROLLCALL_ENCRYPTION_KEY: KEY32, ROLLCALL_ENCRYPTION_KEYS_PREVIOUS: ` ${KEY32} ` }).encryption.previousKeys).to.deep.equal([KEY32]);
   });
 });

@@ -69,6 +69,7 @@ describe("helm chart", () => {
         publicUrl: "https://rollcall.example.com",
         databaseUrl: "postgres://rollcall:secret@db.internal:5432/rollcall",
         adminKey: "rk_0123456789abcdef0123456789",
+        encryptionKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         image: { repository: "registry.example.com/platform/rollcall", tag: "0.1.0", digest: "" },
         reconciler: { mode: "deployment", schedule: "*/5 * * * *", repair: true, replicas: 2 },
         autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6, targetMemoryUtilizationPercentage: 80 },

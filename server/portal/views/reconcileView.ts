@@ -14,6 +14,13 @@ export const KIND_TEXT: Record<FindingKind, { title: string; meaning: string }> 
   expired_pending_membership: { title: "Expired pending memberships", meaning: "Group members the IdP named but never provisioned, waiting longer than allowed. Repair drops them." },
   stale_team: { title: "Stale teams", meaning: "Teams the IdP has not touched for a long time and that have no active member. Reported only." },
   broken_invariant: { title: "Broken invariants", meaning: "Data that breaks a rule (for example two active users with one email). Reported only: fix it in the IdP." },
+  idp_user_missing: { title: "Missing from Rollcall", meaning: "Users assigned to the app in the IdP that never arrived over SCIM (for example assigned before provisioning was turned on). Repair provisions them." },
+  idp_user_inactive: { title: "Inactive in the IdP", meaning: "Users suspended, deactivated or unassigned in the IdP but still active here (the IdP sent no SCIM call). Repair deactivates them." },
+  idp_user_unknown: { title: "Unknown to the IdP", meaning: "Users active here that the IdP's directory does not know. Repair deactivates them." },
+  idp_attribute_drift: { title: "Profile drift", meaning: "Users whose IdP profile differs from what Rollcall last received over SCIM. Repair applies the IdP's values." },
+  idp_member_missing: { title: "Missing team members", meaning: "Members of an IdP group that are not members of its team here. Repair adds them." },
+  idp_member_stale: { title: "Stale team members", meaning: "Team members who are no longer in the IdP group (for example after the group was unassigned). Repair removes them." },
+  idp_group_missing: { title: "Group gone from the IdP", meaning: "Teams whose IdP group no longer exists (for example a OneLogin role that was deleted). Repair deletes the team." },
 };
 
 const runTone = (status: string) => (status === "succeeded" ? "ok" : status === "failed" ? "bad" : "neutral");
@@ -45,6 +52,8 @@ function subjectText(finding: Finding): string {
     case "pending_membership": return `pending member "${s.member_value}" of team ${s.team_id}`;
     case "team": return `team ${s.id}`;
     case "email": return `email ${s.email}`;
+    case "idp_user": return `IdP user ${s.user_name ?? s.idp_id}`;
+    case "idp_group": return `IdP group ${s.name}`;
   }
 }
 
