@@ -55,6 +55,22 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: "Webhook deliveries waiting to be delivered (pending or retrying).",
       registers,
     }),
+    webhookCircuitTransitions: new Counter({
+      name: "rollcall_webhook_circuit_transitions_total",
+      help: "Webhook endpoint circuit breaker transitions (opened, reopened, closed, disabled).",
+      labelNames: ["transition"] as const,
+      registers,
+    }),
+    webhookEndpointsDisabled: new Counter({
+      name: "rollcall_webhook_endpoints_disabled_total",
+      help: "Webhook endpoints disabled by the dispatcher after failing for ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS.",
+      registers,
+    }),
+    webhookEndpointsBackingOff: new Gauge({
+      name: "rollcall_webhook_endpoints_backing_off",
+      help: "Webhook endpoints whose circuit is open (backed off as a whole, probed one request at a time).",
+      registers,
+    }),
     reconcilerRuns: new Counter({
       name: "rollcall_reconciler_runs_total",
       help: "Reconciler runs per organization, by outcome (succeeded, failed, skipped).",

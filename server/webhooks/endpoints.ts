@@ -13,6 +13,11 @@ export type WebhookEndpointRow = {
   events: string[];
   secret: string;
   enabled: boolean;
+  /** Why enabled is false: 'failing' (the circuit breaker gave up) or 'admin' (PATCH). */
+  disabled_reason: "failing" | "admin" | null;
+  consecutive_failures: number;
+  failing_since: Date | null;
+  circuit_open_until: Date | null;
   deleted_at: Date | null;
   created_at: Date;
   updated_at: Date;
