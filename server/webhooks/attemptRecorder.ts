@@ -28,7 +28,7 @@ export type AttemptRecorderDeps = {
   batchSize: number;
   /** How long the first attempt of a batch waits for company. */
   delayMs: number;
-  /** Called after each write (successful or not) with the attempts it covered and the circuits it changed. */
+  /** Called when attempts are written (or their write failed), with the circuits they changed; a write with breaker work reports twice. */
   onWritten(attempts: FinishedAttempt[], changes: HealthChange[]): void;
 };
 
@@ -48,17 +48,29 @@ export function createAttemptRecorder(deps: AttemptRecorderDeps): AttemptRecorde
     const attempts = waiting;
     waiting = [];
     if (attempts.length === 0) return;
-    let changes: HealthChange[] = [];
+    const groups = groupByEndpoint(attempts);
+    const withHealth = new Set(groups.map((g) => g.endpointId));
+    const [plain, forBreaker] = partition(attempts, (a) => !withHealth.has(a.claimed.endpoint_id));
     try {
       await recordAttempts(
         deps.sequelize,
         attempts.map((a) => a.record),
       );
-      changes = await applyAttemptsToEndpoints(deps.sequelize, groupByEndpoint(attempts), deps.clock.now(), deps.policy);
     } catch (error) {
       deps.logger.error({ err: error, deliveries: attempts.length }, "recording webhook attempts failed");
+      deps.onWritten(attempts, []);
+      return;
+    }
+    // Healthy endpoints' slots are free as soon as their attempts are logged; a failing endpoint's
+    // only once its breaker has seen them, so no claim runs on its stale health.
+    deps.onWritten(plain, []);
+    let changes: HealthChange[] = [];
+    try {
+      changes = await applyAttemptsToEndpoints(deps.sequelize, groups, deps.clock.now(), deps.policy);
+    } catch (error) {
+      deps.logger.error({ err: error, endpoints: groups.length }, "updating webhook endpoint health failed");
     } finally {
-      deps.onWritten(attempts, changes);
+      deps.onWritten(forBreaker, changes);
     }
   };
 
@@ -95,4 +107,11 @@ function groupByEndpoint(attempts: FinishedAttempt[]): EndpointAttempts[] {
     group.attempts.push({ ok: record.result.ok, at: record.attemptedAt, probe: claimed.probe });
   }
   return [...byEndpoint.values()];
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }

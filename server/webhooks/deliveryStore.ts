@@ -41,12 +41,12 @@ export type ClaimRequest = {
   now: Date;
   leaseUntil: Date;
   limit: number;
-  /** Requests this dispatcher has in flight (sent, not yet recorded) per endpoint. */
-  inFlight: ReadonlyMap<string, number>;
+  /** Endpoints this dispatcher has requests in flight to: how many, and how many it allows at once. */
+  inFlight: ReadonlyMap<string, { count: number; limit: number }>;
   /** Endpoints with no room left in this dispatcher: their rows are skipped by the scan. */
   saturated: readonly string[];
-  /** In flight at once per healthy endpoint; an endpoint with a failure streak or an open circuit gets 1. */
-  endpointConcurrency: number;
+  /** Requests at once to an endpoint with nothing in flight here (an endpoint with a failure streak or an open circuit gets 1). */
+  initialRoom: number;
 };
 
 /*
@@ -60,7 +60,8 @@ export type ClaimRequest = {
  * - Time is the injected clock's ($1), never the database's now(), so tests drive retries.
  * - Isolation: endpoints this dispatcher already has at their concurrency limit ($6) are skipped in
  *   the scan, and from the window of the oldest due rows each endpoint gets at most its remaining
- *   room ($8 for a healthy endpoint, 1 for one with failures, minus what is in flight). The batch is
+ *   room: its limit in this dispatcher ($8, or $9 when nothing is in flight) minus what is in
+ *   flight, or 1 for an endpoint with a failure streak or an open circuit. The batch is
  *   then filled round-robin between organizations (each organization's oldest first, then each
  *   one's second, …), so one tenant's burst does not fill every batch.
  * - The due scan walks webhook_deliveries_due_idx in time order and stops at the window; endpoints
@@ -71,7 +72,7 @@ export type ClaimRequest = {
  */
 const CLAIM = `
   WITH busy AS (
-    SELECT * FROM unnest($4::text[], $5::int[]) AS b(endpoint_id, in_flight)
+    SELECT * FROM unnest($4::text[], $5::int[], $8::int[]) AS b(endpoint_id, in_flight, max_in_flight)
   ), window_rows AS (
     SELECT d.id, d.organization_id, d.endpoint_id, d.next_attempt_at, d.event_seq
       FROM webhook_deliveries d
@@ -90,7 +91,8 @@ const CLAIM = `
     SELECT w.id, w.next_attempt_at, w.event_seq,
            row_number() OVER (PARTITION BY w.endpoint_id ORDER BY w.next_attempt_at, w.event_seq) AS endpoint_rank,
            row_number() OVER (PARTITION BY w.organization_id ORDER BY w.next_attempt_at, w.event_seq) AS org_rank,
-           CASE WHEN e.circuit_open_until IS NULL AND e.consecutive_failures = 0 THEN $8 ELSE 1 END - coalesce(b.in_flight, 0) AS room
+           CASE WHEN e.circuit_open_until IS NULL AND e.consecutive_failures = 0 THEN coalesce(b.max_in_flight, $9) ELSE 1 END
+             - coalesce(b.in_flight, 0) AS room
       FROM window_rows w
       JOIN webhook_endpoints e ON e.id = w.endpoint_id AND e.deleted_at IS NULL AND e.enabled
       LEFT JOIN busy b ON b.endpoint_id = w.endpoint_id
@@ -111,17 +113,18 @@ const WINDOW_FACTOR = 3;
 
 /** Leases up to `limit` due deliveries until `leaseUntil`, fairly between organizations and within each endpoint's room. */
 export async function claimDue(sequelize: Sequelize, request: ClaimRequest): Promise<ClaimedDelivery[]> {
-  const busy = [...request.inFlight].filter(([, n]) => n > 0);
+  const busy = [...request.inFlight];
   const [rows] = await sequelize.query(CLAIM, {
     bind: [
       request.now,
       request.leaseUntil,
       request.limit,
       busy.map(([id]) => id),
-      busy.map(([, n]) => n),
+      busy.map(([, slots]) => slots.count),
       request.saturated,
       request.limit * WINDOW_FACTOR,
-      request.endpointConcurrency,
+      busy.map(([, slots]) => slots.limit),
+      request.initialRoom,
     ],
   });
   return (rows as Array<Omit<ClaimedDelivery, "body"> & { payload: EventPayload }>).map(({ payload, ...row }) => ({

@@ -75,6 +75,15 @@ const MIN_IDLE_MS = 10;
  */
 const FILL_MS = 20;
 
+/**
+ * Requests at once to an endpoint this dispatcher has nothing in flight to. An endpoint earns its
+ * full concurrency with its first answer: an endpoint that hangs from the start ties up this many
+ * requests (per dispatcher) until they time out, not ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY.
+ */
+const INITIAL_ENDPOINT_ROOM = 4;
+/** Pause after a claim that left an endpoint at its limit: its requests end within milliseconds when it is healthy. */
+const THROTTLED_FILL_MS = 5;
+
 /** Per-endpoint bookkeeping of one dispatcher; an entry exists only while the endpoint has requests in flight. */
 type EndpointSlots = { inFlight: number; limit: number };
 
@@ -89,13 +98,14 @@ type EndpointSlots = { inFlight: number; limit: number };
 export function createDispatcher(deps: DispatcherDeps, options: DispatcherOptions = {}): Dispatcher {
   const { sequelize, logger, metrics, clock, config } = deps;
   const batchSize = options.batchSize ?? 100;
-  const maxInFlight = options.maxInFlight ?? 1_000;
+  const maxInFlight = options.maxInFlight ?? 4_000;
   const idleMs = options.idleMs ?? 250;
   const housekeepingIntervalMs = options.housekeepingIntervalMs ?? 5_000;
   const probeIntervalMs = options.probeIntervalMs ?? 1_000;
   const random = options.random ?? Math.random;
   const fillMs = options.fillMs ?? FILL_MS;
   const endpointConcurrency = config.webhooks.endpointConcurrency;
+  const initialRoom = Math.min(INITIAL_ENDPOINT_ROOM, endpointConcurrency);
   const leaseMs = config.webhooks.timeoutMs + LEASE_MARGIN_MS;
   const policy: CircuitPolicy = {
     failureThreshold: config.webhooks.circuitFailureThreshold,
@@ -129,11 +139,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
     batchSize,
     delayMs: options.recordDelayMs ?? FILL_MS,
     onWritten(attempts, changes) {
-      for (const { claimed } of attempts) {
-        const entry = slots.get(claimed.endpoint_id);
-        if (entry && --entry.inFlight <= 0) slots.delete(claimed.endpoint_id);
-        held--;
-      }
+      held -= attempts.length;
       for (const change of changes) {
         metrics.webhookCircuitTransitions.inc({ transition: change.transition });
         const entry = { endpointId: change.endpointId, organizationId: change.organizationId, consecutiveFailures: change.health.consecutiveFailures };
@@ -165,15 +171,18 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   };
 
   const startSend = (claimed: ClaimedDelivery) => {
-    const entry = slots.get(claimed.endpoint_id) ?? { inFlight: 0, limit: endpointConcurrency };
-    entry.inFlight++;
-    if (claimed.probe || claimed.endpoint_failures > 0) entry.limit = 1;
-    slots.set(claimed.endpoint_id, entry);
+    let entry = slots.get(claimed.endpoint_id);
+    if (!entry) slots.set(claimed.endpoint_id, (entry = { inFlight: 0, limit: initialRoom }));
+    const slot = entry;
+    slot.inFlight++;
+    if (claimed.probe || claimed.endpoint_failures > 0) slot.limit = 1;
     held++;
     const sent: Promise<void> = deliver(claimed)
       .then((record) => {
-        const suspect = entry.limit === 1;
-        if (!record.result.ok) entry.limit = 1;
+        const suspect = slot.limit === 1;
+        // An answer earns the endpoint its full concurrency here; a failure leaves it one request at a time.
+        slot.limit = record.result.ok ? endpointConcurrency : 1;
+        if (--slot.inFlight <= 0) slots.delete(claimed.endpoint_id);
         recorder.add({ claimed, record, affectsHealth: suspect || claimed.probe || claimed.endpoint_failures > 0 });
       })
       .finally(() => sends.delete(sent));
@@ -182,9 +191,9 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
 
   const claim = (limit: number): Promise<ClaimedDelivery[]> => {
     const now = clock.now();
-    const inFlight = new Map([...slots].map(([id, entry]) => [id, entry.inFlight]));
-    const saturated = [...slots].filter(([, entry]) => entry.inFlight >= entry.limit).map(([id]) => id);
-    return claimDue(sequelize, { now, leaseUntil: new Date(now.getTime() + leaseMs), limit, inFlight, saturated, endpointConcurrency });
+    const inFlight = new Map([...slots].map(([id, slot]) => [id, { count: slot.inFlight, limit: slot.limit }]));
+    const saturated = [...slots].filter(([, slot]) => slot.inFlight >= slot.limit).map(([id]) => id);
+    return claimDue(sequelize, { now, leaseUntil: new Date(now.getTime() + leaseMs), limit, inFlight, saturated, initialRoom });
   };
 
   const releaseDueProbes = async (): Promise<void> => {
@@ -254,7 +263,15 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
         if (batch.length > 0) {
           for (const claimed of batch) startSend(claimed);
           idleDelay = MIN_IDLE_MS;
-          if (batch.length < room) await pause(fillMs, false);
+          if (batch.length < room) {
+            // Not full: let the next batch fill, unless an endpoint was held back by its limit and
+            // has more waiting (a busy healthy consumer), which is then served at its own pace.
+            const throttled = batch.some((c) => {
+              const slot = slots.get(c.endpoint_id);
+              return slot !== undefined && slot.inFlight >= slot.limit && slot.limit > 1;
+            });
+            await pause(throttled ? Math.min(THROTTLED_FILL_MS, fillMs) : fillMs, false);
+          }
           continue;
         }
         await pause(idleDelay, true);

@@ -20,7 +20,9 @@ export function healthOf(row: EndpointHealthRow): EndpointHealth {
 
 /**
  * Locks the health of live, enabled endpoints for an update. Two dispatchers recording attempts of
- * one endpoint at once take turns, so neither overwrites the other's count.
+ * one endpoint at once take turns, so neither overwrites the other's count. NO KEY UPDATE because
+ * every delivery insert takes KEY SHARE on its endpoint (the foreign key): FOR UPDATE would make the
+ * organization's SCIM writes wait for this transaction.
  */
 export async function lockEndpointHealth(sequelize: Sequelize, transaction: Transaction, endpointIds: string[]): Promise<EndpointHealthRow[]> {
   return sequelize.query<EndpointHealthRow>(
@@ -28,7 +30,7 @@ export async function lockEndpointHealth(sequelize: Sequelize, transaction: Tran
        FROM webhook_endpoints
       WHERE id = ANY ($1::text[]) AND deleted_at IS NULL AND enabled
       ORDER BY id
-        FOR UPDATE`,
+        FOR NO KEY UPDATE`,
     { bind: [endpointIds], type: QueryTypes.SELECT, transaction },
   );
 }

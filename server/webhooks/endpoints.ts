@@ -124,7 +124,7 @@ export async function updateEndpoint(
   if (changes.url !== undefined && !props.allowPrivateUrls) await assertDeliverableUrl(changes.url);
   return sequelize.transaction(async (transaction) => {
     const [current] = await sequelize.query<WebhookEndpointRow>(
-      `SELECT * FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL FOR UPDATE`,
+      `SELECT * FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`,
       { bind: [props.id, props.organizationId], type: QueryTypes.SELECT, transaction },
     );
     if (!current) throw new NotFoundError("Webhook endpoint", props.id);

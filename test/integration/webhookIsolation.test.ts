@@ -50,6 +50,8 @@ describe("webhook isolation: one tenant's broken consumer never stalls another's
     });
 
     it("keeps a healthy consumer under 2 s while others hang, answer 500, answer after 5 s or refuse connections", async function () {
+      // The embedded database is one connection shared by the noisy writers and the dispatcher.
+      if (!databaseUrl) this.skip();
       this.timeout(60_000);
       const sequelize = service.deps.db.sequelize;
       const healthy = await startWebhookReceiver();
