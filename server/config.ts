@@ -42,7 +42,7 @@ const envSchema = z.object({
   ROLLCALL_RECONCILE_CRON: z.string().min(1).default("*/15 * * * *"),
   ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS: booleanFromEnv.optional(),
   ROLLCALL_WEBHOOK_TIMEOUT_MS: integerFromEnv(100, 120_000).default(10_000),
-  ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY: integerFromEnv(1, 1_000).default(16),
+  ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY: integerFromEnv(1, 1_000).default(64),
   ROLLCALL_WEBHOOK_CIRCUIT_FAILURES: integerFromEnv(1, 1_000).default(5),
   ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS: integerFromEnv(0, 24 * 365).default(72),
   ROLLCALL_METRICS_ORG_LABEL: booleanFromEnv.default(false),
@@ -67,7 +67,7 @@ export type Config = {
   webhooks: {
     allowPrivateUrls: boolean;
     timeoutMs: number;
-    /** Requests in flight at once to one healthy endpoint, per dispatcher (an endpoint with failures gets one). */
+    /** Requests in flight at once to one healthy, fast endpoint, per dispatcher (a failing one gets 1, a new or slow one 4). */
     endpointConcurrency: number;
     /** Consecutive failed attempts that back an endpoint off as a whole (its circuit opens). */
     circuitFailureThreshold: number;

@@ -66,6 +66,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: "Webhook endpoints disabled by the dispatcher after failing for ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS.",
       registers,
     }),
+    webhookEndpointsDisabledNow: new Gauge({
+      name: "rollcall_webhook_endpoints_disabled",
+      help: "Webhook endpoints disabled by the circuit breaker and not enabled again or deleted since (from the database).",
+      registers,
+    }),
     webhookEndpointsBackingOff: new Gauge({
       name: "rollcall_webhook_endpoints_backing_off",
       help: "Webhook endpoints whose circuit is open (backed off as a whole, probed one request at a time).",

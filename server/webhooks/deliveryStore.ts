@@ -138,6 +138,8 @@ export async function claimDue(sequelize: Sequelize, request: ClaimRequest): Pro
  * always recorded (the consumer has the event). A failure only reschedules a delivery this
  * dispatcher still holds (next_attempt_at still equals its lease): if the lease ran out and someone
  * else claimed it, or an admin retried it, their schedule wins. Recording never reopens a finished delivery.
+ * Rows are locked in id order first, as the circuit breaker's park and release lock them, so the
+ * statements of two dispatchers never deadlock.
  */
 const RECORD = `
   WITH r AS (
@@ -147,13 +149,15 @@ const RECORD = `
   ), logged AS (
     INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, response_excerpt, error)
     SELECT attempt_id, delivery_id, attempted_at, status_code, latency_ms, excerpt, error FROM r
+  ), locked AS MATERIALIZED (
+    SELECT d.id FROM webhook_deliveries d JOIN r ON d.id = r.delivery_id ORDER BY d.id FOR NO KEY UPDATE OF d
   )
   UPDATE webhook_deliveries d
      SET status = CASE r.outcome WHEN 'success' THEN 'succeeded' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
          next_attempt_at = COALESCE(r.next_attempt_at, d.next_attempt_at),
          completed_at = CASE WHEN r.outcome = 'retry' THEN NULL ELSE r.attempted_at END
-    FROM r
-   WHERE d.id = r.delivery_id AND d.status = 'pending'
+    FROM r, locked
+   WHERE d.id = r.delivery_id AND locked.id = d.id AND d.status = 'pending'
      AND (r.outcome = 'success' OR d.next_attempt_at = r.lease)`;
 
 /** Writes a batch of finished attempts and moves their deliveries on (succeeded, retry later, failed). */

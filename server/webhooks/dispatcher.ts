@@ -10,15 +10,19 @@ import { analyzeDeliveries, claimDue, countPending, failDeliveriesOfDeletedEndpo
 import { WebhookSender } from "./sender.ts";
 import { createAttemptRecorder } from "./attemptRecorder.ts";
 import { DEFAULT_COOLDOWNS_MS, type CircuitPolicy } from "./circuitBreaker.ts";
-import { countBackingOff, parkDeliveriesOfDisabledEndpoints, releaseProbes } from "./endpointHealthStore.ts";
+import { countUnhealthyEndpoints, parkDeliveriesOfDisabledEndpoints, releaseStrandedParkedDeliveries, releaseProbes } from "./endpointHealthStore.ts";
 import { PARKED_UNTIL } from "./outbox.ts";
 import { listenForNotifications, type NotificationListener } from "../db/notificationListener.ts";
+import { createSequelize } from "../db/database.ts";
 
 /** What the dispatcher needs; a test can hand two of these separate pools on one database. */
 export type DispatcherDeps = {
   sequelize: Sequelize;
   logger: Logger;
-  metrics: Pick<Metrics, "webhookDeliveries" | "webhookOutboxPending" | "webhookCircuitTransitions" | "webhookEndpointsDisabled" | "webhookEndpointsBackingOff">;
+  metrics: Pick<
+    Metrics,
+    "webhookDeliveries" | "webhookOutboxPending" | "webhookCircuitTransitions" | "webhookEndpointsDisabled" | "webhookEndpointsDisabledNow" | "webhookEndpointsBackingOff"
+  >;
   clock: Clock;
   config: { webhooks: Config["webhooks"] };
   /** A postgres:// URL to LISTEN on for new deliveries; without it (embedded database) the dispatcher only polls. */
@@ -81,11 +85,20 @@ const FILL_MS = 20;
  * requests (per dispatcher) until they time out, not ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY.
  */
 const INITIAL_ENDPOINT_ROOM = 4;
+/** An answer slower than this does not earn an endpoint more than INITIAL_ENDPOINT_ROOM requests at once. */
+const SLOW_ANSWER_MS = 1_000;
 /** Pause after a claim that left an endpoint at its limit: its requests end within milliseconds when it is healthy. */
 const THROTTLED_FILL_MS = 5;
 
-/** Per-endpoint bookkeeping of one dispatcher; an entry exists only while the endpoint has requests in flight. */
-type EndpointSlots = { inFlight: number; limit: number };
+/**
+ * How long an endpoint keeps the concurrency it earned after its last request ended, and how many
+ * such idle endpoints are remembered (the claim is told about each, so this bounds its size).
+ */
+const EARNED_TTL_MS = 2_000;
+const MAX_REMEMBERED_IDLE = 1_000;
+
+/** Per-endpoint bookkeeping of one dispatcher: requests in flight, and how many it may have. */
+type EndpointSlots = { inFlight: number; limit: number; idleSince: number };
 
 /*
  * Isolation, in short: every request has its own timeout and is recorded when it ends (not when its
@@ -172,7 +185,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
 
   const startSend = (claimed: ClaimedDelivery) => {
     let entry = slots.get(claimed.endpoint_id);
-    if (!entry) slots.set(claimed.endpoint_id, (entry = { inFlight: 0, limit: initialRoom }));
+    if (!entry) slots.set(claimed.endpoint_id, (entry = { inFlight: 0, limit: initialRoom, idleSince: 0 }));
     const slot = entry;
     slot.inFlight++;
     if (claimed.probe || claimed.endpoint_failures > 0) slot.limit = 1;
@@ -180,16 +193,35 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
     const sent: Promise<void> = deliver(claimed)
       .then((record) => {
         const suspect = slot.limit === 1;
-        // An answer earns the endpoint its full concurrency here; a failure leaves it one request at a time.
-        slot.limit = record.result.ok ? endpointConcurrency : 1;
-        if (--slot.inFlight <= 0) slots.delete(claimed.endpoint_id);
+        // A quick answer earns the endpoint its full concurrency here; a slow one keeps it at the
+        // initial room (a consumer taking seconds per request must not hold hundreds of them), and
+        // a failure leaves it one request at a time.
+        slot.limit = !record.result.ok ? 1 : record.result.latencyMs < SLOW_ANSWER_MS ? endpointConcurrency : initialRoom;
+        if (--slot.inFlight <= 0) {
+          // A healthy endpoint keeps its earned concurrency for a moment; anything else starts over.
+          if (slot.limit > initialRoom) slot.idleSince = Date.now();
+          else slots.delete(claimed.endpoint_id);
+        }
         recorder.add({ claimed, record, affectsHealth: suspect || claimed.probe || claimed.endpoint_failures > 0 });
       })
       .finally(() => sends.delete(sent));
     sends.add(sent);
   };
 
+  /** Forgets idle endpoints whose earned concurrency expired, and the oldest beyond MAX_REMEMBERED_IDLE. */
+  const forgetIdle = () => {
+    const cutoff = Date.now() - EARNED_TTL_MS;
+    let idle = 0;
+    // Map order is insertion order, so the newest idle entries are the last ones.
+    const entries = [...slots].reverse();
+    for (const [id, slot] of entries) {
+      if (slot.inFlight > 0) continue;
+      if (slot.idleSince < cutoff || ++idle > MAX_REMEMBERED_IDLE) slots.delete(id);
+    }
+  };
+
   const claim = (limit: number): Promise<ClaimedDelivery[]> => {
+    forgetIdle();
     const now = clock.now();
     const inFlight = new Map([...slots].map(([id, slot]) => [id, { count: slot.inFlight, limit: slot.limit }]));
     const saturated = [...slots].filter(([, slot]) => slot.inFlight >= slot.limit).map(([id]) => id);
@@ -205,7 +237,10 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   const housekeeping = async (): Promise<void> => {
     await failDeliveriesOfDeletedEndpoints(sequelize, clock.now());
     await parkDeliveriesOfDisabledEndpoints(sequelize);
-    metrics.webhookEndpointsBackingOff.set(await countBackingOff(sequelize));
+    await releaseStrandedParkedDeliveries(sequelize, clock.now());
+    const unhealthy = await countUnhealthyEndpoints(sequelize);
+    metrics.webhookEndpointsBackingOff.set(unhealthy.backingOff);
+    metrics.webhookEndpointsDisabledNow.set(unhealthy.disabled);
     const pending = await countPending(sequelize);
     metrics.webhookOutboxPending.set(pending);
     // A backlog that more than doubled since the last ANALYZE gets fresh statistics (see analyzeDeliveries);
@@ -333,16 +368,32 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   };
 }
 
-/** The dispatcher as a background worker of the Rollcall process (`rollcall serve` / `rollcall dispatch`). */
+/** Connections of the dispatcher's own pool (claims, records and health updates run one or two at a time). */
+const DISPATCHER_POOL_SIZE = 3;
+
+/**
+ * The dispatcher as a background worker of the Rollcall process (`rollcall serve` / `rollcall dispatch`).
+ * On PostgreSQL it has a small pool of its own, so a burst of SCIM writes queueing for the server's
+ * connections does not hold up deliveries; the embedded database is one connection, shared.
+ */
 export const dispatcherWorker: WorkerFactory = (deps) => {
+  const logger = deps.logger.child({ worker: "webhook-dispatcher" });
+  const ownPool = deps.db.embedded ? undefined : createSequelize(deps.db.url, deps.config, logger, DISPATCHER_POOL_SIZE);
   const dispatcher = createDispatcher({
-    sequelize: deps.db.sequelize,
-    logger: deps.logger.child({ worker: "webhook-dispatcher" }),
+    sequelize: ownPool ?? deps.db.sequelize,
+    logger,
     metrics: deps.metrics,
     clock: deps.clock,
     config: deps.config,
     // The embedded database takes one connection, which a LISTEN cannot share: there it polls.
     listenUrl: deps.db.embedded ? undefined : deps.db.url,
   });
-  return { name: "webhook-dispatcher", start: () => dispatcher.start(), stop: () => dispatcher.stop() };
+  return {
+    name: "webhook-dispatcher",
+    start: () => dispatcher.start(),
+    async stop() {
+      await dispatcher.stop();
+      await ownPool?.close();
+    },
+  };
 };

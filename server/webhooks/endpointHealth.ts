@@ -28,20 +28,23 @@ const sameHealth = (a: EndpointHealth, b: EndpointHealth) =>
 export async function applyAttemptsToEndpoints(sequelize: Sequelize, groups: EndpointAttempts[], now: Date, policy: CircuitPolicy): Promise<HealthChange[]> {
   if (groups.length === 0) return [];
   const attemptsOf = new Map(groups.map((g) => [g.endpointId, g.attempts]));
-  return sequelize.transaction(async (transaction) => {
-    const changes: HealthChange[] = [];
+  const changes = await sequelize.transaction(async (transaction) => {
+    const changed: HealthChange[] = [];
     for (const row of await lockEndpointHealth(sequelize, transaction, [...attemptsOf.keys()])) {
       const before = healthOf(row);
       const { health, transition } = afterAttempts(before, attemptsOf.get(row.id) ?? [], now, policy);
-      if (transition === "disabled") {
-        await disableFailingEndpoint(sequelize, transaction, row, health, now);
-      } else {
-        if (!sameHealth(before, health)) await saveEndpointHealth(sequelize, transaction, row.id, health);
-        if (transition === "opened" || transition === "reopened") await parkPendingDeliveries(sequelize, transaction, row.id);
-        if (transition === "closed") await releaseParkedDeliveries(sequelize, transaction, row.id, now);
-      }
-      if (transition !== "none") changes.push({ endpointId: row.id, organizationId: row.organization_id, transition, health });
+      if (transition === "disabled") await disableFailingEndpoint(sequelize, transaction, row, health, now);
+      else if (!sameHealth(before, health)) await saveEndpointHealth(sequelize, transaction, row.id, health);
+      if (transition !== "none") changed.push({ endpointId: row.id, organizationId: row.organization_id, transition, health });
     }
-    return changes;
+    return changed;
   });
+  // Queues move after the commit, one endpoint per statement: a dispatcher dying in between leaves
+  // an open circuit's deliveries due (each is then claimed as a probe and parked when it fails) or a
+  // closed circuit's parked (housekeeping releases them), never a lost delivery.
+  for (const change of changes) {
+    if (change.transition === "closed") await releaseParkedDeliveries(sequelize, undefined, change.endpointId, now);
+    else await parkPendingDeliveries(sequelize, undefined, change.endpointId);
+  }
+  return changes;
 }

@@ -46,12 +46,17 @@ export async function saveEndpointHealth(sequelize: Sequelize, transaction: Tran
 /**
  * Parks every pending delivery of an endpoint (its circuit opened, or it was disabled). A delivery in
  * flight is parked too: its lease no longer matches, so a failure leaves it parked and a success is
- * still recorded (see RECORD in deliveryStore.ts).
+ * still recorded (see RECORD in deliveryStore.ts). Rows are locked in id order, like RECORD locks
+ * them, so a park and another dispatcher's record never deadlock.
  */
 export async function parkPendingDeliveries(sequelize: Sequelize, transaction: Transaction | undefined, endpointId: string): Promise<number> {
   const [, affected] = await sequelize.query(
-    `UPDATE webhook_deliveries SET next_attempt_at = $2
-      WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at <> $2`,
+    `WITH target AS MATERIALIZED (
+       SELECT id FROM webhook_deliveries
+        WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at <> $2
+        ORDER BY id FOR NO KEY UPDATE
+     )
+     UPDATE webhook_deliveries d SET next_attempt_at = $2 FROM target WHERE d.id = target.id`,
     { bind: [endpointId, PARKED_UNTIL], type: QueryTypes.UPDATE, transaction },
   );
   return affected;
@@ -60,17 +65,21 @@ export async function parkPendingDeliveries(sequelize: Sequelize, transaction: T
 /** Makes an endpoint's parked deliveries due now (circuit closed, or enabled again); the per-subject order still applies. */
 export async function releaseParkedDeliveries(sequelize: Sequelize, transaction: Transaction | undefined, endpointId: string, now: Date): Promise<number> {
   const [, affected] = await sequelize.query(
-    `UPDATE webhook_deliveries SET next_attempt_at = $2
-      WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at = $3`,
+    `WITH target AS MATERIALIZED (
+       SELECT id FROM webhook_deliveries
+        WHERE endpoint_id = $1 AND status = 'pending' AND next_attempt_at = $3
+        ORDER BY id FOR NO KEY UPDATE
+     )
+     UPDATE webhook_deliveries d SET next_attempt_at = $2 FROM target WHERE d.id = target.id`,
     { bind: [endpointId, now, PARKED_UNTIL], type: QueryTypes.UPDATE, transaction },
   );
   return affected;
 }
 
 /**
- * Disables an endpoint that kept failing: no new deliveries fan out to it, its pending ones stay
- * parked (PATCH enabled=true sends them), and the organization hears about it through a
- * `webhookEndpoint.disabled` event to its other endpoints and an audit row.
+ * Disables an endpoint that kept failing: no new deliveries fan out to it, and the organization
+ * hears about it through a `webhookEndpoint.disabled` event to its other endpoints and an audit row.
+ * The caller parks its pending deliveries (PATCH enabled=true sends them).
  */
 export async function disableFailingEndpoint(
   sequelize: Sequelize,
@@ -86,7 +95,6 @@ export async function disableFailingEndpoint(
       WHERE id = $1`,
     { bind: [row.id, health.consecutiveFailures, health.failingSince, now], transaction },
   );
-  await parkPendingDeliveries(sequelize, transaction, row.id);
   const endpoint = {
     id: row.id,
     object: "webhook_endpoint",
@@ -152,11 +160,31 @@ export async function parkDeliveriesOfDisabledEndpoints(sequelize: Sequelize): P
   );
 }
 
-/** Live endpoints whose circuit is open, for the backing-off gauge. */
-export async function countBackingOff(sequelize: Sequelize): Promise<number> {
-  const rows = await sequelize.query<{ n: number }>(
-    `SELECT count(*) AS n FROM webhook_endpoints WHERE circuit_open_until IS NOT NULL AND enabled AND deleted_at IS NULL`,
+/**
+ * Releases parked deliveries of enabled endpoints whose circuit is closed: a dispatcher that closed
+ * a circuit and died before releasing its queue would otherwise leave it parked for good.
+ */
+export async function releaseStrandedParkedDeliveries(sequelize: Sequelize, now: Date): Promise<void> {
+  await sequelize.query(
+    `WITH target AS MATERIALIZED (
+       SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.status = 'pending' AND d.next_attempt_at = $2
+          AND e.enabled AND e.deleted_at IS NULL AND e.circuit_open_until IS NULL
+        ORDER BY d.id FOR NO KEY UPDATE OF d
+     )
+     UPDATE webhook_deliveries d SET next_attempt_at = $1 FROM target WHERE d.id = target.id`,
+    { bind: [now, PARKED_UNTIL] },
+  );
+}
+
+/** Live endpoints whose circuit is open, and those the breaker disabled, for the gauges. */
+export async function countUnhealthyEndpoints(sequelize: Sequelize): Promise<{ backingOff: number; disabled: number }> {
+  const rows = await sequelize.query<{ backing_off: number; disabled: number }>(
+    `SELECT count(*) FILTER (WHERE circuit_open_until IS NOT NULL AND enabled) AS backing_off,
+            count(*) FILTER (WHERE NOT enabled AND disabled_reason = 'failing') AS disabled
+       FROM webhook_endpoints
+      WHERE deleted_at IS NULL AND (circuit_open_until IS NOT NULL OR NOT enabled)`,
     { type: QueryTypes.SELECT },
   );
-  return rows[0]?.n ?? 0;
+  return { backingOff: rows[0]?.backing_off ?? 0, disabled: rows[0]?.disabled ?? 0 };
 }

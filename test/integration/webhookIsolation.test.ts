@@ -8,6 +8,7 @@ import { freePort } from "../helpers/freePort.ts";
 import { createManualClock, startIsolatedService, startWebhookReceiver, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
 import type { Service } from "../../server/main.ts";
 import { systemClock, type Clock } from "../../server/context.ts";
+import { createSequelize } from "../../server/db/database.ts";
 import { createMetrics, type Metrics } from "../../server/metrics.ts";
 import { createDispatcher, type Dispatcher } from "../../server/webhooks/dispatcher.ts";
 import { recordEvent } from "../../server/webhooks/outbox.ts";
@@ -70,8 +71,11 @@ describe("webhook isolation: one tenant's broken consumer never stalls another's
       expect((await admin(service.url!, "POST", `/v1/organizations/${quiet.body.id}/webhook_endpoints`, { url: healthy.url })).status).to.equal(201);
 
       // The issue's setting: a 10 s request timeout, the production default.
+      // Its own pool, as the dispatcher worker of `rollcall serve` has: the noisy writers below would
+      // otherwise hold every connection of the service's pool.
+      const pool = createSequelize(databaseUrl!, service.deps.config, service.deps.logger, 3);
       const dispatcher = createDispatcher({
-        sequelize,
+        sequelize: pool,
         logger: service.deps.logger,
         metrics: createMetrics({ defaultMetrics: false }),
         clock: systemClock,
@@ -117,6 +121,7 @@ describe("webhook isolation: one tenant's broken consumer never stalls another's
       } finally {
         await Promise.all([hanging.close(), failing.close(), slow.close()]);
         await dispatcher.stop();
+        await pool.close();
         await healthy.close();
         await sequelize.query(`UPDATE webhook_deliveries SET status = 'failed' WHERE status = 'pending'`);
       }
