@@ -43,7 +43,8 @@ function runReceiver(): void {
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       requests++;
-      const id = String(req.headers["webhook-id"]);
+      // One event goes to several endpoints with the same webhook-id; the path tells the endpoints apart.
+      const id = `${String(req.headers["webhook-id"])} ${req.url}`;
       if (!seen.has(id)) {
         seen.add(id);
         const { timestamp } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { timestamp: string };
