@@ -59,6 +59,9 @@ const envSchema = z.object({
   ROLLCALL_RECONCILE_CRON: z.string().min(1).default("*/15 * * * *"),
   ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS: booleanFromEnv.optional(),
   ROLLCALL_WEBHOOK_TIMEOUT_MS: integerFromEnv(100, 120_000).default(10_000),
+  ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY: integerFromEnv(1, 1_000).default(64),
+  ROLLCALL_WEBHOOK_CIRCUIT_FAILURES: integerFromEnv(1, 1_000).default(5),
+  ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS: integerFromEnv(0, 24 * 365).default(72),
   ROLLCALL_METRICS_ORG_LABEL: booleanFromEnv.default(false),
   ROLLCALL_TENANT_CACHE_TTL_MS: integerFromEnv(0, 3_600_000).default(30_000),
   ROLLCALL_ENCRYPTION_KEY: z.string().refine(isKey32, "must be base64 of exactly 32 bytes (openssl rand -base64 32)").optional(),
@@ -108,7 +111,16 @@ export type Config = {
   shutdownGraceMs: number;
   enable: { server: boolean; dispatcher: boolean; reconciler: boolean };
   reconcileCron: string;
-  webhooks: { allowPrivateUrls: boolean; timeoutMs: number };
+  webhooks: {
+    allowPrivateUrls: boolean;
+    timeoutMs: number;
+    /** Requests in flight at once to one healthy, fast endpoint, per dispatcher (a failing one gets 1, a new or slow one 4). */
+    endpointConcurrency: number;
+    /** Consecutive failed attempts that back an endpoint off as a whole (its circuit opens). */
+    circuitFailureThreshold: number;
+    /** A failure streak this long disables the endpoint (0 = never); see server/webhooks/circuitBreaker.ts. */
+    disableAfterMs: number;
+  };
   metricsOrgLabel: boolean;
   /** How long a token lookup may be reused (0 = look up on every request); see server/auth/tenantCache.ts. */
   tenantCacheTtlMs: number;
@@ -180,6 +192,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: {
       allowPrivateUrls: e.ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS ?? e.NODE_ENV !== "production",
       timeoutMs: e.ROLLCALL_WEBHOOK_TIMEOUT_MS,
+      endpointConcurrency: e.ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY,
+      circuitFailureThreshold: e.ROLLCALL_WEBHOOK_CIRCUIT_FAILURES,
+      disableAfterMs: e.ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000,
     },
     metricsOrgLabel: e.ROLLCALL_METRICS_ORG_LABEL,
     tenantCacheTtlMs: e.ROLLCALL_TENANT_CACHE_TTL_MS,

@@ -74,6 +74,27 @@ function declareMetrics(registers: Registry[]) {
       help: "Webhook deliveries waiting to be delivered (pending or retrying).",
       registers,
     }),
+    webhookCircuitTransitions: new Counter({
+      name: "rollcall_webhook_circuit_transitions_total",
+      help: "Webhook endpoint circuit breaker transitions (opened, reopened, closed, disabled).",
+      labelNames: ["transition"] as const,
+      registers,
+    }),
+    webhookEndpointsDisabled: new Counter({
+      name: "rollcall_webhook_endpoints_disabled_total",
+      help: "Webhook endpoints disabled by the dispatcher after failing for ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS.",
+      registers,
+    }),
+    webhookEndpointsDisabledNow: new Gauge({
+      name: "rollcall_webhook_endpoints_disabled",
+      help: "Webhook endpoints disabled by the circuit breaker and not enabled again or deleted since (from the database).",
+      registers,
+    }),
+    webhookEndpointsBackingOff: new Gauge({
+      name: "rollcall_webhook_endpoints_backing_off",
+      help: "Webhook endpoints whose circuit is open (backed off as a whole, probed one request at a time).",
+      registers,
+    }),
     reconcilerRuns: new Counter({
       name: "rollcall_reconciler_runs_total",
       help: "Reconciler runs per organization, by outcome (succeeded, failed, skipped).",

@@ -5,6 +5,7 @@ import { NotFoundError, ValidationError } from "../errors.ts";
 import type { WebhookEventType } from "./outbox.ts";
 import { assertPublicDestination, BlockedDestinationError } from "./urlSafety.ts";
 import { keyRingOf } from "../crypto/secretBox.ts";
+import { parkPendingDeliveries, releaseParkedDeliveries } from "./endpointHealthStore.ts";
 
 /** A webhook_endpoints row (migrations/20261122000000-create-schema.ts), with its secret opened. */
 export type WebhookEndpointRow = {
@@ -14,6 +15,11 @@ export type WebhookEndpointRow = {
   events: string[];
   secret: string;
   enabled: boolean;
+  /** Why enabled is false: 'failing' (the circuit breaker gave up) or 'admin' (PATCH). */
+  disabled_reason: "failing" | "admin" | null;
+  consecutive_failures: number;
+  failing_since: Date | null;
+  circuit_open_until: Date | null;
   deleted_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -111,5 +117,53 @@ export async function deleteEndpoint(sequelize: Sequelize, organizationId: strin
       { bind: [id, organizationId, now], transaction },
     );
     return opened(sequelize, rows[0]);
+  });
+}
+
+/** What PATCH …/webhook_endpoints/:id may change (SPEC "Events API and SCIM standards"). */
+export type EndpointChanges = { url?: string | undefined; events?: WebhookEventType[] | undefined; enabled?: boolean | undefined };
+
+/**
+ * Changes an endpoint's URL, event filter or enabled flag in one transaction.
+ * - Disabling (enabled=false) stops new fan-out to it and parks its pending deliveries: they are
+ *   kept, not failed, and go out when it is enabled again.
+ * - Enabling it, or giving it a new URL, is a fresh start: the failure streak and an open circuit
+ *   are forgotten and its parked deliveries are due at once, oldest first per subject. This is how
+ *   an endpoint the circuit breaker disabled is brought back.
+ */
+export async function updateEndpoint(
+  sequelize: Sequelize,
+  props: { organizationId: string; id: string; changes: EndpointChanges; allowPrivateUrls: boolean },
+  now: Date,
+): Promise<WebhookEndpointRow> {
+  const { changes } = props;
+  if (changes.url !== undefined && !props.allowPrivateUrls) await assertDeliverableUrl(changes.url);
+  return sequelize.transaction(async (transaction) => {
+    const [current] = await sequelize.query<WebhookEndpointRow>(
+      `SELECT * FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`,
+      { bind: [props.id, props.organizationId], type: QueryTypes.SELECT, transaction },
+    );
+    if (!current) throw new NotFoundError("Webhook endpoint", props.id);
+    const enabled = changes.enabled ?? current.enabled;
+    const freshStart = enabled && ((changes.enabled === true && !current.enabled) || (changes.url !== undefined && changes.url !== current.url));
+    const [row] = await sequelize.query<WebhookEndpointRow>(
+      `UPDATE webhook_endpoints
+          SET url = $3, events = $4::text[], enabled = $5,
+              disabled_reason = CASE WHEN $5 THEN NULL WHEN enabled THEN 'admin' ELSE disabled_reason END,
+              consecutive_failures = CASE WHEN $6 THEN 0 ELSE consecutive_failures END,
+              failing_since = CASE WHEN $6 THEN NULL ELSE failing_since END,
+              circuit_open_until = CASE WHEN $6 THEN NULL ELSE circuit_open_until END,
+              updated_at = $7
+        WHERE id = $1 AND organization_id = $2
+        RETURNING *`,
+      {
+        bind: [props.id, props.organizationId, changes.url ?? current.url, changes.events ? [...new Set(changes.events)] : current.events, enabled, freshStart, now],
+        type: QueryTypes.SELECT,
+        transaction,
+      },
+    );
+    if (!enabled && current.enabled) await parkPendingDeliveries(sequelize, transaction, props.id);
+    if (freshStart) await releaseParkedDeliveries(sequelize, transaction, props.id, now);
+    return row!;
   });
 }

@@ -3,6 +3,13 @@ import { newId } from "../ids.ts";
 import { execute } from "../models/sql.ts";
 import { BindList } from "../db/bindList.ts";
 
+/**
+ * next_attempt_at of a parked delivery: pending, but not due until its endpoint's circuit closes or
+ * the endpoint is enabled again. Far enough in the future to be out of every due scan.
+ */
+export const PARKED_UNTIL = new Date("9999-01-01T00:00:00.000Z");
+const PARKED_UNTIL_SQL = PARKED_UNTIL.toISOString();
+
 /** The event types of SPEC "Webhooks". */
 export type WebhookEventType =
   | "scimUser.provisioned"
@@ -11,7 +18,8 @@ export type WebhookEventType =
   | "scimGroup.created"
   | "scimGroup.updated"
   | "scimGroup.deleted"
-  | "reconciler.drift_detected";
+  | "reconciler.drift_detected"
+  | "webhookEndpoint.disabled";
 
 /** Every event type an endpoint can subscribe to (SPEC "Webhooks"). */
 export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = Object.freeze([
@@ -22,6 +30,7 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = Object.freeze([
   "scimGroup.updated",
   "scimGroup.deleted",
   "reconciler.drift_detected",
+  "webhookEndpoint.disabled",
 ]);
 
 /** What a change tells the outbox; organization_id is added to `data` by recordEvent. */
@@ -70,6 +79,9 @@ export function serializePayload(payload: EventPayload): string {
  * (valid Crockford base32) from gen_random_uuid(), which is evaluated per row. Building them in SQL
  * avoids first querying for the matching endpoints just to mint ids in JavaScript.
  *
+ * A delivery to an endpoint whose circuit is open is parked at once (PARKED_UNTIL): the endpoint is
+ * being probed, and its queue is released when it answers again (server/webhooks/circuitBreaker.ts).
+ *
  * The statement is offered as two CTEs (`outbox_event`, `outbox_deliveries`) so a write can put its
  * own change in the same statement; `onlyIfRowIn` names a CTE of that statement, and the event is
  * written only when that CTE produced a row (e.g. the INSERT of a user that did not conflict).
@@ -91,7 +103,8 @@ export function outboxCtes(event: OutboxEvent, now: Date, bind: BindList, onlyIf
   ), outbox_deliveries AS (
     INSERT INTO webhook_deliveries (id, organization_id, event_id, endpoint_id, event_seq, subject_id, status, next_attempt_at, created_at)
     SELECT 'whdl_' || ${bind.add(ulidTime)}::text || upper(substr(replace(gen_random_uuid()::text, '-', ''), 17, 16)),
-           e.organization_id, ev.id, e.id, ev.seq, ${subject}, 'pending', ${at}, ${at}
+           e.organization_id, ev.id, e.id, ev.seq, ${subject}, 'pending',
+           CASE WHEN e.circuit_open_until IS NULL THEN ${at}::timestamptz ELSE '${PARKED_UNTIL_SQL}'::timestamptz END, ${at}
       FROM outbox_event ev
       JOIN webhook_endpoints e ON e.organization_id = ${org}
      WHERE e.enabled AND e.deleted_at IS NULL
