@@ -148,7 +148,8 @@ describe("admin portal in a browser", function () {
     receiver.script(...Array.from({ length: MAX_ATTEMPTS }, () => 500));
     const clock = createManualClock();
     const dispatcher = createDispatcher(
-      { sequelize: service.deps.db.sequelize, logger: service.deps.logger, metrics: createMetrics({ defaultMetrics: false }), clock, config: service.deps.config },
+      // Each delivery's own retry schedule, so it ends as failed: the endpoint's circuit breaker would park it first.
+      { sequelize: service.deps.db.sequelize, logger: service.deps.logger, metrics: createMetrics({ defaultMetrics: false }), clock, config: { webhooks: { ...service.deps.config.webhooks, circuitFailureThreshold: 100 } } },
       { random: () => 0 },
     );
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
