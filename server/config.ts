@@ -44,6 +44,13 @@ const envSchema = z.object({
   ROLLCALL_WEBHOOK_TIMEOUT_MS: integerFromEnv(100, 120_000).default(10_000),
   ROLLCALL_METRICS_ORG_LABEL: booleanFromEnv.default(false),
   ROLLCALL_TENANT_CACHE_TTL_MS: integerFromEnv(0, 3_600_000).default(30_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+  ROLLCALL_RATE_LIMIT_REDIS_FAILURE: z.enum(["open", "closed"], { message: "must be open or closed" }).default("open"),
+  ROLLCALL_REDIS_COMMAND_TIMEOUT_MS: integerFromEnv(10, 10_000).default(250),
+  ROLLCALL_REQUEST_LOG_RETENTION_DAYS: integerFromEnv(0, 3650).default(30),
+  ROLLCALL_EVENT_RETENTION_DAYS: integerFromEnv(0, 3650).default(30),
+  ROLLCALL_DELIVERY_ATTEMPT_RETENTION_DAYS: integerFromEnv(0, 3650).default(30),
+  ROLLCALL_RETENTION_CRON: z.string().min(1).default("23 * * * *"),
 });
 
 export type Config = {
@@ -65,6 +72,10 @@ export type Config = {
   metricsOrgLabel: boolean;
   /** How long a token lookup may be reused (0 = look up on every request); see server/auth/tenantCache.ts. */
   tenantCacheTtlMs: number;
+  /** Shared SCIM rate limits (server/middleware/redisRateLimiter.ts); without a URL each process limits alone. */
+  redis: { url: string | undefined; onFailure: "open" | "closed"; commandTimeoutMs: number };
+  /** Days kept before the retention job deletes (0 = keep forever); see server/retention/. */
+  retention: { requestLogDays: number; eventDays: number; deliveryAttemptDays: number; cron: string };
 };
 
 /** Reads and validates the environment; the only place in Rollcall that touches process.env. */
@@ -114,5 +125,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsOrgLabel: e.ROLLCALL_METRICS_ORG_LABEL,
     tenantCacheTtlMs: e.ROLLCALL_TENANT_CACHE_TTL_MS,
+    redis: { url: e.REDIS_URL, onFailure: e.ROLLCALL_RATE_LIMIT_REDIS_FAILURE, commandTimeoutMs: e.ROLLCALL_REDIS_COMMAND_TIMEOUT_MS },
+    retention: {
+      requestLogDays: e.ROLLCALL_REQUEST_LOG_RETENTION_DAYS,
+      eventDays: e.ROLLCALL_EVENT_RETENTION_DAYS,
+      deliveryAttemptDays: e.ROLLCALL_DELIVERY_ATTEMPT_RETENTION_DAYS,
+      cron: e.ROLLCALL_RETENTION_CRON,
+    },
   };
 }
