@@ -6,6 +6,7 @@ import { startService, type WorkerFactory } from "./main.ts";
 import { workerFactories } from "./workers.ts";
 import { reconcileOnce, parseReconcileArgs } from "../reconciler/command.ts";
 import { reconcilerWorker } from "../reconciler/scheduler.ts";
+import { retentionWorker } from "./retention/retentionWorker.ts";
 
 const USAGE = `usage: rollcall <command>
   serve                 HTTP server (+ webhook dispatcher and reconciler schedule unless disabled)
@@ -65,7 +66,7 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = await reconcileOnce(config, logger, args, (line) => process.stdout.write(`${line}\n`));
         return;
       }
-      const workers = [reconcilerWorker({ cron: config.reconcileCron, organizationId: args.organizationId, repair: args.repair })];
+      const workers = [reconcilerWorker({ cron: config.reconcileCron, organizationId: args.organizationId, repair: args.repair }), retentionWorker(config.retention)];
       // As for dispatch: the reconciler's metrics (last success, drift) are only scrapeable if it serves.
       await runUntilSignalled(() => startService({ config, logger, serve: config.enable.server, workers }));
       return;
