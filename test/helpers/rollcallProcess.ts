@@ -3,6 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "./freePort.ts";
+import { staleCompiledFiles } from "./compiledBuild.ts";
 import { TEST_ADMIN_KEY } from "./testService.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
@@ -37,15 +38,31 @@ async function waitReady(url: string, child: ChildProcess, output: string[], tim
 }
 
 /**
- * Spawns `node --import tsx server/cli.ts <args…>` (what `npm start` runs in development) against
- * `databaseUrl`, on a free port, and waits for /readyz. Every command serves HTTP here (dispatch and
+ * How children run: the compiled dist/server/cli.js (what the image runs) when `npm run build` is
+ * up to date, as it is under `npm test`; else the sources through tsx (`npm start` in development).
+ * Compiled children start in about two thirds of the time (BENCHMARKS.md), which matters with six.
+ */
+export function cliArgs(): string[] {
+  return staleCompiledFiles().length === 0 ? ["dist/server/cli.js"] : ["--import", "tsx", "server/cli.ts"];
+}
+
+/**
+ * Spawns `rollcall <args…>` (see cliArgs) against `databaseUrl`, on a free port, and waits for /readyz. Every command serves HTTP here (dispatch and
  * reconcile too, for /readyz and /metrics), with the test admin key and a throwaway data dir.
  */
-export async function spawnRollcall(options: { name: string; args: string[]; databaseUrl: string; env?: Record<string, string>; readyTimeoutMs?: number }): Promise<RollcallProcess> {
+export async function spawnRollcall(options: {
+  name: string;
+  args: string[];
+  databaseUrl: string;
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+  /** Force the compiled CLI (dist/server/cli.js) instead of choosing by freshness. */
+  compiled?: boolean;
+}): Promise<RollcallProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const output: string[] = [];
-  const child = spawn(process.execPath, ["--import", "tsx", "server/cli.ts", ...options.args], {
+  const child = spawn(process.execPath, [...(options.compiled ? ["dist/server/cli.js"] : cliArgs()), ...options.args], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
