@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HELM_VERSION=v3.21.4
+export PATH="$PATH:/usr/local/go/bin"
 export PATH="$PATH:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 
 if ! command -v helm >/dev/null 2>&1; then
