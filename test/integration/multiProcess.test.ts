@@ -82,7 +82,7 @@ describe("several processes on one database", function () {
     const bound = limit + Math.ceil(limit * elapsedSeconds);
     console.log(
       `      shared limit: ${allowed} of ${statuses.length} requests allowed across ${servers.length} processes in ${elapsedSeconds.toFixed(2)} s; ` +
-        `limit ${limit}/s → at most ${bound} (${limit} burst + refill); per-process buckets would allow up to ${servers.length * limit} + refill`,
+        `limit ${limit}/s → at most ${bound} (${limit} burst + refill); per-process buckets would allow up to ${servers.length * limit} + ${servers.length * limit}/s refill`,
     );
     expect(allowed + refused).to.equal(statuses.length);
     expect(allowed).to.be.at.least(limit);

@@ -20,11 +20,13 @@ type Manifest = { kind?: string; metadata?: { name?: string }; spec?: { template
 type PodSpec = { containers: Array<{ args?: string[]; env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>; volumeMounts?: unknown[] }>; volumes?: unknown[] };
 
 async function render(...args: string[]): Promise<Manifest[]> {
-  const { stdout } = await promisify(execFile)(helmBinary!, ["template", "rollcall", "./helm", "--namespace", "rollcall", ...required, ...args], { cwd: root });
+  const { stdout } = await promisify(execFile)(helmBinary!, ["template", "rollcall", "./helm", "--namespace", "rollcall", "--kube-version", "1.34.0", ...required, ...args], { cwd: root });
   return parseManifests(stdout) as Manifest[];
 }
 
-const byName = (manifests: Manifest[], name: string) => manifests.find((m) => m.metadata?.name === name);
+/** The object of that name, preferring a workload (the server's PodDisruptionBudget shares its name). */
+const byName = (manifests: Manifest[], name: string) =>
+  manifests.find((m) => m.metadata?.name === name && (m.kind === "Deployment" || m.kind === "Job")) ?? manifests.find((m) => m.metadata?.name === name);
 const envOf = (m: Manifest | undefined) => Object.fromEntries((m?.spec?.template?.spec?.containers[0]?.env ?? []).map((e) => [e.name, e]));
 
 describe("helm chart rendered by helm", function () {
