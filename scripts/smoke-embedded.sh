@@ -10,7 +10,7 @@ log="$data/server.log"
 ROLLCALL_DATA_DIR="$data" PORT=$port DATABASE_URL= ROLLCALL_ADMIN_KEY= node bin/rollcall.js serve >"$log" 2>&1 &
 pid=$!
 trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 1 60); do curl -fs "localhost:$port/readyz" >/dev/null 2>&1 && break; sleep 1; done
+for _ in $(seq 1 120); do curl -fs "localhost:$port/readyz" >/dev/null 2>&1 && break; sleep 1; done
 curl -fsS "localhost:$port/readyz"; echo
 key=$(grep -o 'ROLLCALL_ADMIN_KEY=[^ ]*' "$log" | head -n 1 | cut -d= -f2)
 [ -n "$key" ] || { echo "no generated admin key printed"; cat "$log"; exit 1; }
