@@ -7,6 +7,7 @@ import { workerFactories } from "./workers.ts";
 import { reconcileOnce, parseReconcileArgs } from "../reconciler/command.ts";
 import { reconcilerWorker } from "../reconciler/scheduler.ts";
 import { rotateEncryptionKey } from "./crypto/rotateCommand.ts";
+import { retentionWorker } from "./retention/retentionWorker.ts";
 
 const USAGE = `usage: rollcall <command>
   serve                 HTTP server (+ webhook dispatcher and reconciler schedule unless disabled)
@@ -71,7 +72,7 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = await reconcileOnce(config, logger, args, (line) => process.stdout.write(`${line}\n`));
         return;
       }
-      const workers = [reconcilerWorker({ cron: config.reconcileCron, organizationId: args.organizationId, repair: args.repair, source: args.source })];
+      const workers = [reconcilerWorker({ cron: config.reconcileCron, organizationId: args.organizationId, repair: args.repair, source: args.source }), retentionWorker(config.retention)];
       // As for dispatch: the reconciler's metrics (last success, drift) are only scrapeable if it serves.
       await runUntilSignalled(() => startService({ config, logger, serve: config.enable.server, workers }));
       return;

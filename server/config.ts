@@ -71,6 +71,13 @@ const envSchema = z.object({
     .optional(),
   ROLLCALL_DIRECTORY_RATE_LIMIT_SHARE: z.coerce.number({ message: "must be a number" }).gt(0).max(1).default(0.5),
   ROLLCALL_DIRECTORY_TIMEOUT_MS: integerFromEnv(100, 600_000).default(30_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+  ROLLCALL_RATE_LIMIT_REDIS_FAILURE: z.enum(["open", "closed"], { message: "must be open or closed" }).default("open"),
+  ROLLCALL_REDIS_COMMAND_TIMEOUT_MS: integerFromEnv(10, 10_000).default(250),
+  ROLLCALL_REQUEST_LOG_RETENTION_DAYS: integerFromEnv(0, 3650).default(30),
+  ROLLCALL_EVENT_RETENTION_DAYS: integerFromEnv(0, 3650).default(30),
+  ROLLCALL_DELIVERY_ATTEMPT_RETENTION_DAYS: integerFromEnv(0, 3650).default(30),
+  ROLLCALL_RETENTION_CRON: z.string().min(1).default("23 * * * *"),
 });
 
 /** What one SCIM request may carry; each refusal names the limit and its variable (README "Configuration"). */
@@ -128,6 +135,10 @@ export type Config = {
   encryption: { key: string | undefined; previousKeys: string[] };
   /** Directory connectors: the share of an IdP's rate limit Rollcall may use, and the request timeout. */
   directory: { rateLimitShare: number; timeoutMs: number };
+  /** Shared SCIM rate limits (server/middleware/redisRateLimiter.ts); without a URL each process limits alone. */
+  redis: { url: string | undefined; onFailure: "open" | "closed"; commandTimeoutMs: number };
+  /** Days kept before the retention job deletes (0 = keep forever); see server/retention/. */
+  retention: { requestLogDays: number; eventDays: number; deliveryAttemptDays: number; cron: string };
 };
 
 /** Reads and validates the environment; the only place in Rollcall that touches process.env. */
@@ -203,5 +214,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       previousKeys: (e.ROLLCALL_ENCRYPTION_KEYS_PREVIOUS ?? "").split(",").map((k) => k.trim()).filter((k) => k.length > 0),
     },
     directory: { rateLimitShare: e.ROLLCALL_DIRECTORY_RATE_LIMIT_SHARE, timeoutMs: e.ROLLCALL_DIRECTORY_TIMEOUT_MS },
+    redis: { url: e.REDIS_URL, onFailure: e.ROLLCALL_RATE_LIMIT_REDIS_FAILURE, commandTimeoutMs: e.ROLLCALL_REDIS_COMMAND_TIMEOUT_MS },
+    retention: {
+      requestLogDays: e.ROLLCALL_REQUEST_LOG_RETENTION_DAYS,
+      eventDays: e.ROLLCALL_EVENT_RETENTION_DAYS,
+      deliveryAttemptDays: e.ROLLCALL_DELIVERY_ATTEMPT_RETENTION_DAYS,
+      cron: e.ROLLCALL_RETENTION_CRON,
+    },
   };
 }

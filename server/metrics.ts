@@ -142,6 +142,18 @@ function declareMetrics(registers: Registry[]) {
       labelNames: ["kind"] as const,
       registers,
     }),
+    rateLimitBackendErrors: new Counter({
+      name: "rollcall_rate_limit_backend_errors_total",
+      help: "SCIM rate-limit checks Redis could not answer, by what the request got instead (local = limited by this process alone, refused = 429).",
+      labelNames: ["fallback"] as const,
+      registers,
+    }),
+    retentionDeletedRows: new Counter({
+      name: "rollcall_retention_deleted_rows_total",
+      help: "Rows deleted by the retention job, by table.",
+      labelNames: ["table"] as const,
+      registers,
+    }),
   };
 }
 
