@@ -123,7 +123,7 @@ describe("admin portal directory connections (HTTP)", function () {
     expect(started.status, started.text).to.equal(303);
     const run = await portalGet(portalA, started.headers.get("location")!);
     expect(run.text).to.include("Compared with: The IdP&#39;s directory (IdP).").and.include("okta directory, full pull: 4 user(s) and 1 group(s) read");
-    expect(run.text).to.include('data-kind="idp_user_inactive"').and.include("suspended_in_idp").and.include("IdP: ");
+    expect(run.text).to.include('data-kind="idp_user_inactive"').and.include("suspended_in_idp").and.include("In the IdP").and.include("&quot;status&quot;:&quot;SUSPENDED&quot;");
   });
 
   it("holds back a repair past the blast-radius guard with its numbers, and Repair anyway forces it", async function () {

@@ -2,7 +2,7 @@ import { html, timeTag, type SafeHtml } from "../html.ts";
 import type { PortalSession } from "../context.ts";
 import type { ReconcileRunListRow, ReconcileRunRow } from "../../../reconciler/runStore.ts";
 import type { Finding, FindingKind } from "../../../reconciler/types.ts";
-import { FINDING_KINDS } from "../../../reconciler/types.ts";
+import { FINDING_KINDS, IDP_FINDING_KINDS } from "../../../reconciler/types.ts";
 import type { BlastRadius } from "../blastRadius.ts";
 import type { BlastRadius as GuardRadius } from "../../../reconciler/directory/guard.ts";
 import { csrfField } from "./layout.ts";
@@ -94,13 +94,14 @@ ${run.findings.length === 0 ? emptyState("No findings: everything Rollcall holds
 ${FINDING_KINDS.filter((k) => byKind.has(k)).map((kind) => {
   const findings = byKind.get(kind)!;
   const repairable = !run.repair && findings.some((f) => f.action !== null);
+  const fromIdp = (IDP_FINDING_KINDS as readonly string[]).includes(kind);
   return html`<section aria-labelledby="kind-${kind}" class="panel" data-kind="${kind}">
   <h2 id="kind-${kind}">${KIND_TEXT[kind].title} (${findings.length})</h2>
   <p>${KIND_TEXT[kind].meaning}</p>
   <table>
     <caption>${KIND_TEXT[kind].title}</caption>
-    <thead><tr><th scope="col">Subject</th><th scope="col">Why</th><th scope="col">Stored</th><th scope="col">Expected</th><th scope="col">Fix</th></tr></thead>
-    <tbody>${findings.map((f) => html`<tr><th scope="row" class="mono">${subjectText(f)}</th><td>${f.reason}${f.idp ? html`<br><span class="mono small">IdP: ${compact(f.idp)}</span>` : ""}</td><td class="mono small">${compact(f.stored)}</td><td class="mono small">${compact(f.expected)}</td><td>${f.repair ? `${f.action ?? "none"}: ${f.repair.outcome}${f.repair.error ? ` (${f.repair.error})` : ""}` : f.action ?? "reported only"}</td></tr>`)}</tbody>
+    <thead><tr><th scope="col">Subject</th><th scope="col">Why</th>${fromIdp ? html`<th scope="col">In the IdP</th>` : ""}<th scope="col">Stored</th><th scope="col">Expected</th><th scope="col">Fix</th></tr></thead>
+    <tbody>${findings.map((f) => html`<tr><th scope="row" class="mono">${subjectText(f)}</th><td>${f.reason}</td>${fromIdp ? html`<td class="mono small">${f.idp ? compact(f.idp) : "–"}</td>` : ""}<td class="mono small">${compact(f.stored)}</td><td class="mono small">${compact(f.expected)}</td><td>${f.repair ? `${f.action ?? "none"}: ${f.repair.outcome}${f.repair.error ? ` (${f.repair.error})` : ""}` : f.action ?? "reported only"}</td></tr>`)}</tbody>
   </table>
   ${repairable ? html`<form method="get" action="/portal/reconcile/runs/${run.id}/repair" class="inline"><input type="hidden" name="kind" value="${kind}"><button type="submit" aria-describedby="kind-${kind}">Repair</button></form>` : ""}
 </section>`;
@@ -134,7 +135,7 @@ export function blastRadiusRefusedView(props: { session: PortalSession; run: Rec
   const r = props.radius;
   const limit = `${Math.round(r.max_deactivation_ratio * 1000) / 10}%`;
   return html`<section aria-labelledby="refused-h" class="panel confirm">
-  <h2 id="refused-h">Rollcall held back the repair of ${KIND_TEXT[props.kind].title.toLowerCase()}</h2>
+  <h2 id="refused-h">Rollcall held back the repair (${KIND_TEXT[props.kind].title})</h2>
   <div class="alert" role="alert">
     <p><strong>Nothing was changed.</strong> This repair is larger than the directory's limit allows, which is what an IdP answering with a wrong or empty list would look like.</p>
   </div>
