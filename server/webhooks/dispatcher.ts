@@ -25,7 +25,11 @@ export type DispatcherDeps = {
   >;
   clock: Clock;
   config: { webhooks: Config["webhooks"] };
-  /** A postgres:// URL to LISTEN on for new deliveries; without it (embedded database) the dispatcher only polls. */
+  /**
+   * A postgres:// URL to LISTEN on (channel rollcall_webhooks_due) so a NOTIFY wakes an idle
+   * dispatcher at once. Writers do not NOTIFY inside their commit (it serializes every commit that
+   * does; see migrations/20261207040100), so the dispatcher also polls every `idleMs` when idle.
+   */
   listenUrl?: string | undefined;
 };
 
@@ -112,7 +116,8 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   const { sequelize, logger, metrics, clock, config } = deps;
   const batchSize = options.batchSize ?? 100;
   const maxInFlight = options.maxInFlight ?? 4_000;
-  const idleMs = options.idleMs ?? 250;
+  // Short: new deliveries are found by polling (commit → consumer latency is about half of this).
+  const idleMs = options.idleMs ?? 25;
   const housekeepingIntervalMs = options.housekeepingIntervalMs ?? 5_000;
   const probeIntervalMs = options.probeIntervalMs ?? 1_000;
   const random = options.random ?? Math.random;
@@ -134,7 +139,6 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   let running = false;
   let loop: Promise<void> | undefined;
   let listener: NotificationListener | undefined;
-  let listening = false;
   let wakeIdle: (() => void) | undefined;
   let wakeAny: (() => void) | undefined;
   /** Set by news that arrived while the loop was busy, so its next idle pause is skipped. */
@@ -310,8 +314,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
           continue;
         }
         await pause(idleDelay, true);
-        // With LISTEN up, new deliveries wake the loop; polling then only catches retries coming due.
-        idleDelay = Math.min(idleDelay * 2, listening ? idleMs * 4 : idleMs);
+        idleDelay = Math.min(idleDelay * 2, idleMs);
       } catch (error) {
         logger.error({ err: error }, "webhook dispatcher poll failed");
         await pause(ERROR_BACKOFF_MS, false);
@@ -341,14 +344,10 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
           deps.listenUrl,
           WEBHOOKS_DUE_CHANNEL,
           {
-            onListening: () => {
-              listening = true;
-              notify();
-            },
+            onListening: notify,
             onMessage: notify,
-            onLost: () => {
-              listening = false;
-            },
+            // Polling goes on either way; nothing to switch when the connection drops.
+            onLost: () => {},
           },
           logger,
         );
