@@ -1,5 +1,5 @@
 import cron from "node-cron";
-import type { WorkerFactory } from "../server/main.ts";
+import type { WorkerFactory } from "../server/worker.ts";
 import { select } from "../server/models/sql.ts";
 import { reconcileOrganization, type ReconcileDeps, type ReconcileResult } from "./job.ts";
 import { settleMappingApplies } from "./mappingApply.ts";
