@@ -25,3 +25,10 @@ export type WriteContext = {
 
 /** What every user and group command needs from the process: passed in, never imported. */
 export type CommandDeps = { sequelize: Sequelize; metrics: Metrics; now: () => Date };
+
+/**
+ * Whom a user or group command writes for: the organization, the connection new rows belong to and
+ * the mapping version the caller last saw. A SCIM request's authenticated tenant is one; a
+ * reconciler or directory repair builds its own, with no token or rate limit to invent.
+ */
+export type WriteScope = { organizationId: string; enterpriseConnectionId: string; mappingVersion: number | null };

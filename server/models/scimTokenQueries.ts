@@ -12,7 +12,10 @@ export type TokenLookup = {
 };
 
 /**
- * The live token with this SHA-256, if any. The organization's rate limit and current mapping
+ * The live token with this SHA-256, if any. It runs through sequelize.query, not as a prepared
+ * statement: a lookup is cached per process (auth/tenantCache.ts), and the tenant-cache tests hold
+ * this exact query on sequelize.query to prove a lookup in flight across a listener reconnect is
+ * never cached. The organization's rate limit and current mapping
  * version ride along so a request needs no extra round trip to find them.
  */
 export async function liveTokenByHash(sequelize: Sequelize, hash: Buffer): Promise<TokenLookup | undefined> {

@@ -1,5 +1,6 @@
 /* The reads and the one update of webhook deliveries the admin API makes (the dispatcher's are in deliveryStore.ts). */
-import { QueryTypes, type Sequelize } from "sequelize";
+import type { Sequelize } from "sequelize";
+import { execute, select } from "../models/sql.ts";
 import { NotFoundError } from "../errors.ts";
 
 /** A delivery as the admin API lists it: the row, its event type and its attempts. */
@@ -47,11 +48,12 @@ const SELECT_DELIVERIES = `
 
 async function withAttempts(sequelize: Sequelize, rows: Omit<DeliveryView, "attempts">[]): Promise<DeliveryView[]> {
   if (rows.length === 0) return [];
-  const attempts = await sequelize.query<AttemptView>(
+  const attempts = await select<AttemptView>(
+    sequelize,
     `SELECT id, delivery_id, attempted_at, status_code, latency_ms, response_excerpt, error
        FROM webhook_attempts WHERE delivery_id = ANY ($1::text[])
       ORDER BY attempted_at, id`,
-    { bind: [rows.map((r) => r.id)], type: QueryTypes.SELECT },
+    [rows.map((r) => r.id)],
   );
   const byDelivery = new Map<string, AttemptView[]>();
   for (const attempt of attempts) {
@@ -64,37 +66,36 @@ async function withAttempts(sequelize: Sequelize, rows: Omit<DeliveryView, "atte
 
 /** The organization's deliveries, newest first, keyset-paginated, each with its attempts. */
 export async function listDeliveries(sequelize: Sequelize, organizationId: string, filter: DeliveryFilter): Promise<DeliveryView[]> {
-  const rows = await sequelize.query<Omit<DeliveryView, "attempts">>(
+  const rows = await select<Omit<DeliveryView, "attempts">>(
+    sequelize,
     `${SELECT_DELIVERIES}
       WHERE d.organization_id = $1
         AND ($2::text IS NULL OR d.status = $2)
         AND ($3::text IS NULL OR d.endpoint_id = $3)
         AND ($4::text IS NULL OR d.id < $4)
       ORDER BY d.id DESC LIMIT $5`,
-    { bind: [organizationId, filter.status ?? null, filter.endpointId ?? null, filter.after ?? null, filter.limit], type: QueryTypes.SELECT },
+    [organizationId, filter.status ?? null, filter.endpointId ?? null, filter.after ?? null, filter.limit],
   );
   return withAttempts(sequelize, rows);
 }
 
 /** One delivery of the organization with its attempts, or 404 (also for another organization's id). */
 export async function findDelivery(sequelize: Sequelize, organizationId: string, id: string): Promise<DeliveryView> {
-  const rows = await sequelize.query<Omit<DeliveryView, "attempts">>(`${SELECT_DELIVERIES} WHERE d.id = $1 AND d.organization_id = $2`, {
-    bind: [id, organizationId],
-    type: QueryTypes.SELECT,
-  });
+  const rows = await select<Omit<DeliveryView, "attempts">>(sequelize, `${SELECT_DELIVERIES} WHERE d.id = $1 AND d.organization_id = $2`, [id, organizationId]);
   if (!rows[0]) throw new NotFoundError("Webhook delivery", id);
   return (await withAttempts(sequelize, rows))[0]!;
 }
 
 /** Makes a live endpoint's delivery due now and pending; false when its endpoint was deleted (or it does not exist). */
 export async function markDeliveryDue(sequelize: Sequelize, organizationId: string, id: string, now: Date): Promise<boolean> {
-  const updated = await sequelize.query<{ id: string }>(
+  const updated = await execute<{ id: string }>(
+    sequelize,
     `UPDATE webhook_deliveries d
         SET status = 'pending', next_attempt_at = $3, completed_at = NULL
        FROM webhook_endpoints e
       WHERE d.id = $1 AND d.organization_id = $2 AND e.id = d.endpoint_id AND e.deleted_at IS NULL
       RETURNING d.id`,
-    { bind: [id, organizationId, now], type: QueryTypes.SELECT },
+    [id, organizationId, now],
   );
   return updated.length > 0;
 }

@@ -1,5 +1,4 @@
 import type { Transaction } from "sequelize";
-import type { Tenant } from "../../context.ts";
 import { ConflictError, NotFoundError } from "../../errors.ts";
 import { newId } from "../../ids.ts";
 import type { TeamRow } from "../../models/rows.ts";
@@ -11,7 +10,7 @@ import { planGroupPatch } from "../../scim/patch/index.ts";
 import type { Actor } from "../../changes/change.ts";
 import { teamChanged } from "../../changes/payloads.ts";
 import { recordChange } from "../../changes/recorder.ts";
-import type { CommandDeps, WriteContext } from "../../domain/writeContext.ts";
+import type { CommandDeps, WriteContext, WriteScope } from "../../domain/writeContext.ts";
 import { assertIfMatch, contextFor } from "../users/userCommands.ts";
 import { remapUsersAfterMembershipChange } from "../users/userRemapper.ts";
 import { addMembers, removeMembers, replaceMembers, type MemberChange } from "./memberSync.ts";
@@ -51,7 +50,7 @@ function merge(into: MemberChange, from: MemberChange): MemberChange {
 }
 
 /** POST /Groups: a pushed group becomes a team, with its members (unknown ones kept pending). */
-export async function createGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, body: unknown): Promise<GroupWriteResult> {
+export async function createGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, body: unknown): Promise<GroupWriteResult> {
   const input = parseGroupInput(body);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
@@ -82,7 +81,7 @@ async function lockedTeam(ctx: WriteContext, id: string, ifMatch: string | undef
  * PUT /Groups/:id: replaces name and externalId; a `members` list replaces the membership
  * (a PUT without `members` leaves members as they are, so a rename-only PUT never empties a team).
  */
-export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
+export async function replaceGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
   const input = parseGroupInput(body);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
@@ -101,7 +100,7 @@ export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor
 }
 
 /** PATCH /Groups/:id: rename, externalId, and member add/remove/replace, applied in order. */
-export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
+export async function patchGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
   const plan = planGroupPatch(body, { id });
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
@@ -145,7 +144,7 @@ export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: 
 }
 
 /** DELETE /Groups/:id: soft-deletes the team and removes its memberships. */
-export async function deleteGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, ifMatch?: string): Promise<void> {
+export async function deleteGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, id: string, ifMatch?: string): Promise<void> {
   await writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     await lockedTeam(ctx, id, ifMatch);

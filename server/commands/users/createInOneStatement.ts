@@ -1,17 +1,16 @@
-import type { Tenant } from "../../context.ts";
 import { newId } from "../../ids.ts";
 import type { UserRow } from "../../models/rows.ts";
 import { insertUserUnlessHeld } from "../../models/userQueries.ts";
 import type { UserInput } from "../../scim/userInput.ts";
 import { userChanged } from "../../changes/payloads.ts";
 import type { Actor } from "../../changes/change.ts";
-import type { CommandDeps } from "../../domain/writeContext.ts";
+import type { CommandDeps, WriteScope } from "../../domain/writeContext.ts";
 import type { UserWrite } from "../../domain/userColumns.ts";
 import { mappingForVersion } from "../userMapping.ts";
 import { countMappingFailures, userWriteOf, type UserWriteResult } from "./userWriter.ts";
 
 /** The row the INSERT writes, as RETURNING * would give it back (the event is built from it). */
-function newUserRow(id: string, tenant: Tenant, values: UserWrite, now: Date): UserRow {
+function newUserRow(id: string, tenant: WriteScope, values: UserWrite, now: Date): UserRow {
   return {
     id,
     organization_id: tenant.organizationId,
@@ -34,7 +33,7 @@ function newUserRow(id: string, tenant: Tenant, values: UserWrite, now: Date): U
  * and the caller runs the general transactional path, which decides between an idempotent retry, a
  * reactivation and a 409. A create that sets `groups` (OneLogin) also takes the general path.
  */
-export async function createInOneStatement(deps: CommandDeps, tenant: Tenant, actor: Actor, input: UserInput): Promise<UserWriteResult | undefined> {
+export async function createInOneStatement(deps: CommandDeps, tenant: WriteScope, actor: Actor, input: UserInput): Promise<UserWriteResult | undefined> {
   if (input.groups !== undefined && input.groups.length > 0) return undefined;
   const now = deps.now();
   const mapping = await mappingForVersion(deps.sequelize, tenant.organizationId, tenant.mappingVersion);

@@ -1,5 +1,4 @@
 import type { Transaction } from "sequelize";
-import type { Tenant } from "../../context.ts";
 import { ConflictError, NotFoundError, PreconditionFailedError } from "../../errors.ts";
 import type { MembershipRow, UserRow } from "../../models/rows.ts";
 import { lockKeys } from "../../models/sql.ts";
@@ -8,7 +7,7 @@ import { deleteUserMemberships, membershipsOfUsers } from "../../models/membersh
 import { applyPatch } from "../../scim/patch/index.ts";
 import { parseUserInput, type UserInput } from "../../scim/userInput.ts";
 import { ifMatchAllows } from "../../domain/etag.ts";
-import type { CommandDeps, WriteContext } from "../../domain/writeContext.ts";
+import type { CommandDeps, WriteContext, WriteScope } from "../../domain/writeContext.ts";
 import type { Actor } from "../../changes/change.ts";
 import { userChanged } from "../../changes/payloads.ts";
 import { recordChange } from "../../changes/recorder.ts";
@@ -27,7 +26,7 @@ export function assertIfMatch(ifMatch: string | undefined, version: number): voi
 }
 
 /** A SCIM request's write context: the token's organization and connection, the actor, the time and the mapping the token lookup saw. */
-export async function contextFor(deps: CommandDeps, transaction: Transaction, tenant: Tenant, actor: Actor): Promise<WriteContext> {
+export async function contextFor(deps: CommandDeps, transaction: Transaction, tenant: WriteScope, actor: Actor): Promise<WriteContext> {
   return {
     sequelize: deps.sequelize,
     transaction,
@@ -65,7 +64,7 @@ async function lockIdentity(ctx: WriteContext, input: UserInput): Promise<{ byNa
  * A create for an inactive user's userName reactivates that user (same id); for an active one it
  * is a 409 uniqueness error.
  */
-export async function createUser(deps: CommandDeps, tenant: Tenant, actor: Actor, body: unknown): Promise<UserWriteResult> {
+export async function createUser(deps: CommandDeps, tenant: WriteScope, actor: Actor, body: unknown): Promise<UserWriteResult> {
   const input = parseUserInput(body);
   const created = await createInOneStatement(deps, tenant, actor, input);
   if (created) return created;
@@ -105,7 +104,7 @@ async function overwrite(ctx: WriteContext, row: UserRow, input: UserInput): Pro
 /** PUT /Users/:id: full replace (Okta's update style). id and meta in the body are ignored. */
 export async function replaceUser(
   deps: CommandDeps,
-  tenant: Tenant,
+  tenant: WriteScope,
   actor: Actor,
   id: string,
   body: unknown,
@@ -132,7 +131,7 @@ function patchTarget(row: UserRow, memberships: MembershipRow[]): Record<string,
 /** PATCH /Users/:id (RFC 7644 §3.5.2 with the IdP quirks applyPatch tolerates). */
 export async function patchUser(
   deps: CommandDeps,
-  tenant: Tenant,
+  tenant: WriteScope,
   actor: Actor,
   id: string,
   body: unknown,
@@ -156,7 +155,7 @@ export async function patchUser(
 }
 
 /** DELETE /Users/:id: soft delete (404 afterwards, row kept for audit), memberships removed. */
-export async function deleteUser(deps: CommandDeps, tenant: Tenant, actor: Actor, id: string, ifMatch?: string): Promise<void> {
+export async function deleteUser(deps: CommandDeps, tenant: WriteScope, actor: Actor, id: string, ifMatch?: string): Promise<void> {
   await writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     await lockedUser(ctx, id, ifMatch);
