@@ -23,6 +23,9 @@ const FIELD_OF_COLUMN = {
 
 type FieldColumn = keyof typeof FIELD_OF_COLUMN;
 
+// Precomputed: the re-map after a group push runs these for every member.
+const FIELD_COLUMNS = Object.entries(FIELD_OF_COLUMN) as Array<[FieldColumn, (typeof FIELD_OF_COLUMN)[FieldColumn]]>;
+
 /** The users columns one mapping evaluation decides: the fields, the errors and the version that made them. */
 export type MappedColumns = { -readonly [C in FieldColumn]: MappedFields[(typeof FIELD_OF_COLUMN)[C]] } & {
   mapping_errors: unknown[];
@@ -87,8 +90,9 @@ export function mapUser(mapping: CurrentMapping, scimResource: Record<string, un
 
 /** The mapped columns a mapping result (of the given mapping version) makes. */
 export function mappedColumnsOf(result: MappingResult, version: number | null): MappedColumns {
-  const columns = Object.fromEntries(Object.entries(FIELD_OF_COLUMN).map(([column, field]) => [column, result.fields[field]]));
-  return { ...(columns as Omit<MappedColumns, "mapping_errors" | "mapping_version">), mapping_errors: result.errors, mapping_version: version };
+  const columns: Record<string, unknown> = { mapping_errors: result.errors, mapping_version: version };
+  for (const [column, field] of FIELD_COLUMNS) columns[column] = result.fields[field];
+  return columns as MappedColumns;
 }
 
 /** What the mapping makes of a stored SCIM resource and the user's (live) team names. */
@@ -98,7 +102,9 @@ export function expectedMappedColumns(mapping: CurrentMapping, scimResource: Rec
 
 /** The mapped columns of a stored row (or of a write). */
 export function storedMappedColumns(row: MappedColumns): MappedColumns {
-  return Object.fromEntries(MAPPED_COLUMNS.map((c) => [c, row[c]])) as MappedColumns;
+  const columns: Record<string, unknown> = {};
+  for (const column of MAPPED_COLUMNS) columns[column] = row[column];
+  return columns as MappedColumns;
 }
 
 /**
@@ -106,7 +112,14 @@ export function storedMappedColumns(row: MappedColumns): MappedColumns {
  * its own key order, so `{a, b}` and `{b, a}` are the same.
  */
 export function differingColumns<T extends object>(stored: T, next: T, columns: readonly (keyof T)[]): (keyof T)[] {
-  return columns.filter((c) => stableJson(stored[c]) !== stableJson(next[c]));
+  return columns.filter((c) => !sameValue(stored[c], next[c]));
+}
+
+/** Equal by value; null and undefined are the same (as stableJson sees them), objects compared as stable JSON. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if ((a ?? null) === (b ?? null)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  return stableJson(a) === stableJson(b);
 }
 
 /** Whether writing `next` over `stored` would leave the row as it is (then no version bump and no event). */
