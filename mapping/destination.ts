@@ -11,6 +11,8 @@ const METADATA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 // Metadata objects are built with plain assignment, so these names must never become keys.
 const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_METADATA_DEPTH = 8;
+/** The first segment of every destination (the `destination` label of the mapping-failure counter). */
+export const DESTINATION_ROOTS: readonly string[] = [...FIELDS, ...BUCKETS];
 const DESTINATION_LIST = `${FIELDS.join(", ")}, public_metadata.<key> or private_metadata.<key>`;
 
 /** True for an organization role key such as `org:admin`. */

@@ -35,6 +35,8 @@ const envSchema = z.object({
   ROLLCALL_SCIM_MAX_RESULTS: integerFromEnv(1, 10_000).default(200),
   ROLLCALL_SCIM_BODY_LIMIT_BYTES: integerFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
   ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS: integerFromEnv(1, 24 * 365).default(72),
+  ROLLCALL_PENDING_MEMBERS_PER_GROUP: integerFromEnv(0, 1_000_000).default(5_000),
+  ROLLCALL_PENDING_MEMBERS_PER_ORGANIZATION: integerFromEnv(0, 10_000_000).default(50_000),
   ROLLCALL_SHUTDOWN_GRACE_MS: integerFromEnv(0, 600_000).default(10_000),
   ROLLCALL_ENABLE_SERVER: booleanFromEnv.default(true),
   ROLLCALL_ENABLE_DISPATCHER: booleanFromEnv.default(true),
@@ -57,7 +59,15 @@ export type Config = {
   adminKey: string | undefined;
   publicUrl: string;
   logLevel: string;
-  scim: { rateLimit: number; maxResults: number; bodyLimitBytes: number; pendingMembershipTtlHours: number };
+  scim: {
+    rateLimit: number;
+    maxResults: number;
+    bodyLimitBytes: number;
+    pendingMembershipTtlHours: number;
+    /** Most unexpired pending members (values naming no user yet) one group, and one organization, may hold. */
+    maxPendingMembersPerGroup: number;
+    maxPendingMembersPerOrganization: number;
+  };
   shutdownGraceMs: number;
   enable: { server: boolean; dispatcher: boolean; reconciler: boolean };
   reconcileCron: string;
@@ -100,6 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResults: e.ROLLCALL_SCIM_MAX_RESULTS,
       bodyLimitBytes: e.ROLLCALL_SCIM_BODY_LIMIT_BYTES,
       pendingMembershipTtlHours: e.ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS,
+      maxPendingMembersPerGroup: e.ROLLCALL_PENDING_MEMBERS_PER_GROUP,
+      maxPendingMembersPerOrganization: e.ROLLCALL_PENDING_MEMBERS_PER_ORGANIZATION,
     },
     shutdownGraceMs: e.ROLLCALL_SHUTDOWN_GRACE_MS,
     enable: {

@@ -1,7 +1,22 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { WEBHOOK_EVENT_TYPES } from "./webhooks/outbox.ts";
+import { FINDING_KINDS } from "../reconciler/types.ts";
+import { DESTINATION_ROOTS } from "../mapping/destination.ts";
 
 /** Why a provisioning write failed; the only values the `reason` label takes. */
 export type FailureReason = "validation" | "conflict" | "mapping" | "database" | "rate_limited" | "internal";
+
+/** Every value the `reason` label takes, so each series exists (at 0) before its first failure. */
+export const FAILURE_REASONS: readonly FailureReason[] = ["validation", "conflict", "mapping", "database", "rate_limited", "internal"];
+
+/** The SCIM writes counted by the provisioning counters (`<method>_<resource>`). */
+export const PROVISIONING_OPERATIONS = ["post_users", "put_users", "patch_users", "delete_users", "post_groups", "put_groups", "patch_groups", "delete_groups"] as const;
+
+/** Outcomes of a webhook delivery attempt. */
+export const WEBHOOK_DELIVERY_OUTCOMES = ["success", "retry", "failed"] as const;
+
+/** Outcomes of a reconciler run. */
+export const RECONCILER_RUN_OUTCOMES = ["succeeded", "failed", "skipped"] as const;
 
 /** Every metric Rollcall exports, declared in one place with bounded labels. */
 export type Metrics = ReturnType<typeof createMetrics>;
@@ -10,9 +25,13 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
-  const registers = [registry];
+  const metrics = { registry, ...declareMetrics([registry]) };
+  initialiseKnownSeries(metrics);
+  return metrics;
+}
+
+function declareMetrics(registers: Registry[]) {
   return {
-    registry,
     scimRequests: new Counter({
       name: "rollcall_scim_requests_total",
       help: "SCIM requests handled, by resource type, HTTP method and status code.",
@@ -78,4 +97,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       registers,
     }),
   };
+}
+
+/**
+ * A labelled series only appears after its first increment, and `rate()`/`increase()` alerts need
+ * a series to start from (a first failure would otherwise go unseen). Every label combination
+ * whose values are known in advance is created at 0; labels with open values (the HTTP status)
+ * appear when first seen.
+ */
+function initialiseKnownSeries(metrics: ReturnType<typeof declareMetrics>): void {
+  for (const operation of PROVISIONING_OPERATIONS) {
+    metrics.provisioningOperations.inc({ operation }, 0);
+    for (const reason of FAILURE_REASONS) metrics.provisioningFailures.inc({ operation, reason }, 0);
+  }
+  for (const event of WEBHOOK_EVENT_TYPES) {
+    for (const outcome of WEBHOOK_DELIVERY_OUTCOMES) metrics.webhookDeliveries.inc({ event, outcome }, 0);
+  }
+  for (const outcome of RECONCILER_RUN_OUTCOMES) metrics.reconcilerRuns.inc({ outcome }, 0);
+  for (const destination of DESTINATION_ROOTS) metrics.mappingFailures.inc({ destination }, 0);
+  for (const kind of FINDING_KINDS) metrics.reconcilerDriftItems.set({ kind }, 0);
 }

@@ -54,6 +54,20 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const url = `postgres://postgres@${socketServer.getServerConn()}/postgres`;
   logger.info({ dataDir }, "embedded database started");
   const sequelize = createSequelize(url, config, logger, 1);
+  // Every socket connection to PGlite talks to its one backend session, which outlives the
+  // connection: statements a previous pooled connection prepared (server/models/sql.ts) are still
+  // there, while the new driver connection knows none of them, so preparing one again would fail
+  // with 42P05 "already exists". The pool reconnects after an idle period or after dropping a
+  // broken connection; each new connection first clears the session's prepared statements.
+  // The socket server takes one connection at a time and notices a closed one a little later than
+  // the pool, which replaces a dropped connection at once: the new one would be refused. Wait for
+  // the old one to be gone first.
+  sequelize.addHook("beforeConnect", async () => {
+    await untilNoConnection(socketServer, config.pool.acquireMs);
+  });
+  sequelize.addHook("afterConnect", async (connection) => {
+    await (connection as pg.Client).query("DEALLOCATE ALL");
+  });
   await sequelize.authenticate();
   return {
     sequelize,
@@ -65,4 +79,13 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
       await pglite.close();
     },
   };
+}
+
+/** Resolves once PGlite's socket server holds no connection; fails after timeoutMs. */
+async function untilNoConnection(socketServer: { getStats(): { activeConnections: number } }, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (socketServer.getStats().activeConnections > 0) {
+    if (Date.now() >= deadline) throw new Error("the embedded database still holds another connection");
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
 }

@@ -177,6 +177,27 @@ export async function addPendingMemberships(
   );
 }
 
+/**
+ * Unexpired pending memberships of a team and of its whole organization, leaving out the team's
+ * rows for the given values (writing those again only refreshes them).
+ */
+export async function countPendingMemberships(
+  sequelize: Sequelize,
+  transaction: Transaction,
+  props: { organizationId: string; teamId: string; values: string[] },
+  now: Date,
+): Promise<{ team: number; organization: number }> {
+  const rows = await select<{ team: number; organization: number }>(
+    sequelize,
+    `SELECT count(*) FILTER (WHERE team_id = $2)::int AS team, count(*)::int AS organization
+       FROM pending_memberships
+      WHERE organization_id = $1 AND expires_at > $3 AND NOT (team_id = $2 AND member_value = ANY($4::text[]))`,
+    [props.organizationId, props.teamId, now, props.values],
+    transaction,
+  );
+  return rows[0] ?? { team: 0, organization: 0 };
+}
+
 /** Drops pending memberships of a team (some values, or all when values is null). */
 export async function deletePendingMemberships(sequelize: Sequelize, transaction: Transaction, teamId: string, values: string[] | null): Promise<void> {
   if (values === null) {

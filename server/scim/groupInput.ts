@@ -12,12 +12,15 @@ function field(body: Record<string, unknown>, name: string): unknown {
   return undefined;
 }
 
-/** Reads member values from a SCIM members array ({value} objects; `$ref`, display, type ignored). */
+/**
+ * Reads member values from a SCIM members array ({value} objects; `$ref`, display, type ignored).
+ * A lone member object is a list of one (RFC 7643 §2.4: multi-valued attributes are arrays).
+ */
 export function readMemberValues(value: unknown): string[] {
   if (value === null || value === undefined) return [];
-  if (!Array.isArray(value)) throw new ValidationError("members must be an array of {value} objects.", { field: "members" });
+  if (!Array.isArray(value) && !isObject(value)) throw new ValidationError("members must be an array of {value} objects.", { field: "members" });
   const values: string[] = [];
-  for (const member of value) {
+  for (const member of Array.isArray(value) ? value : [value]) {
     const raw = isObject(member) ? field(member, "value") : member;
     if (typeof raw !== "string" || raw.trim() === "") throw new ValidationError("each member needs a non-empty string value.", { field: "members" });
     values.push(raw.trim());

@@ -27,6 +27,22 @@ function send(ctx: AppContext, status: number, body: unknown, version?: number):
   if (version !== undefined) ctx.set("ETag", etagOf(version));
 }
 
+/**
+ * RFC 7232 §3.2 (RFC 7644 §3.14): a GET whose If-None-Match names the current version (weak
+ * comparison, so `W/"3"` and `"3"` are the same) or is `*` gets 304 with the ETag and no body.
+ */
+function answeredNotModified(ctx: AppContext, version: number): boolean {
+  const header = ctx.get("If-None-Match").trim();
+  if (header === "") return false;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
+  const current = opaque(etagOf(version));
+  if (header !== "*" && !header.split(",").some((tag) => opaque(tag) === current)) return false;
+  ctx.status = 304;
+  ctx.body = null;
+  ctx.set("ETag", etagOf(version));
+  return true;
+}
+
 const actorOf = (ctx: AppContext): Actor => ({ type: "scim_token", id: ctx.state.tenant!.tokenId });
 const ifMatchOf = (ctx: AppContext) => ctx.get("If-Match") || undefined;
 const projectionOf = (ctx: AppContext) => {
@@ -47,6 +63,8 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     metrics: deps.metrics,
     now: () => deps.clock.now(),
     pendingTtlMs: deps.config.scim.pendingMembershipTtlHours * 3_600_000,
+    maxPendingPerGroup: deps.config.scim.maxPendingMembersPerGroup,
+    maxPendingPerOrganization: deps.config.scim.maxPendingMembersPerOrganization,
   };
   const userKeyLookups = new UserKeyLookups(sequelize);
   router.use(scimAuth(sequelize, deps.tenantCache, deps.config.scim.rateLimit, deps.clock));
@@ -106,6 +124,7 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   router.get("/Users/:id", async (ctx) => {
     const row = await findUserWithMemberships(sequelize, ctx.state.tenant!.organizationId, ctx.params.id!);
     if (!row) throw new NotFoundError("User", ctx.params.id);
+    if (answeredNotModified(ctx, row.version)) return;
     send(ctx, 200, await userResource(row, projectionOf(ctx), row.memberships), row.version);
   });
   router.put("/Users/:id", async (ctx) => {
@@ -131,6 +150,7 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   router.get("/Groups/:id", async (ctx) => {
     const row = await findTeam(sequelize, ctx.state.tenant!.organizationId, ctx.params.id!);
     if (!row) throw new NotFoundError("Group", ctx.params.id);
+    if (answeredNotModified(ctx, row.version)) return;
     send(ctx, 200, await groupResource(row, projectionOf(ctx)), row.version);
   });
   router.put("/Groups/:id", async (ctx) => {

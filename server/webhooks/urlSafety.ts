@@ -1,9 +1,11 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { BlockList, isIP } from "node:net";
+import { embeddedIpv4, ipv6Groups } from "./embeddedIpv4.ts";
 
 /**
  * Destinations a webhook must never reach in production: the host itself, the cluster network and
- * cloud metadata services (SSRF). IPv4-mapped IPv6 addresses are matched by BlockList too.
+ * cloud metadata services (SSRF). IPv6 forms that embed an IPv4 address are checked by that
+ * address (isBlockedAddress), whatever their spelling.
  */
 const blocked = new BlockList();
 for (const [network, prefix] of [
@@ -25,7 +27,11 @@ for (const [network, prefix] of [
   ["::", 128], // unspecified
   ["::1", 128], // loopback
   ["64:ff9b::", 96], // NAT64 can reach private IPv4
+  ["64:ff9b:1::", 48], // local-use NAT64 (RFC 8215): translated inside the operator's network
+  ["100::", 64], // discard-only
+  ["2001:db8::", 32], // documentation
   ["fc00::", 7], // unique local
+  ["fec0::", 10], // site-local (deprecated, still routed inside some networks)
   ["fe80::", 10], // link-local
   ["ff00::", 8], // multicast
 ] as const) {
@@ -36,7 +42,11 @@ for (const [network, prefix] of [
 export function isBlockedAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return true;
-  return blocked.check(address, family === 4 ? "ipv4" : "ipv6");
+  if (family === 4) return blocked.check(address, "ipv4");
+  const groups = ipv6Groups(address);
+  if (!groups) return true;
+  const normalised = groups.map((group) => group.toString(16)).join(":");
+  return blocked.check(normalised, "ipv6") || embeddedIpv4(groups).some((ipv4) => blocked.check(ipv4, "ipv4"));
 }
 
 /** Thrown when a webhook URL's host is, or resolves to, an address that is not allowed. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { FIXTURE_DIR } from "../helpers/fixtureReplayer.ts";
 
 describe("IdP fixture coverage", () => {
-  it("replays every fixture file in ../shared/fixtures/idp", () => {
+  it("replays every fixture file in test/fixtures/idp", () => {
     const here = path.dirname(fileURLToPath(import.meta.url));
     const tests = readdirSync(here).filter((f) => f.endsWith(".test.ts")).map((f) => readFileSync(path.join(here, f), "utf8")).join("\n");
     const fixtures = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith(".json"));

@@ -4,8 +4,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 
-/** Where ../shared/fixtures/idp lives relative to this repository. */
-export const FIXTURE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../shared/fixtures/idp");
+/**
+ * The IdP fixtures the conformance tests replay: the project's own copy, so the suite runs from a
+ * clone alone. test/conformance/fixtureCopy.test.ts checks it against SHARED_FIXTURE_DIR.
+ */
+export const FIXTURE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/idp");
+
+/** Where the fixtures' source of truth lives beside our checkouts (absent beside a plain clone). */
+export const SHARED_FIXTURE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../shared/fixtures/idp");
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

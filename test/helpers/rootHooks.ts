@@ -1,6 +1,7 @@
 import type { Service } from "../../server/main.ts";
 import { createFreshDatabase, serverUrl } from "./testDatabase.ts";
 import { startTestService } from "./testService.ts";
+import { removeEmbeddedTemplate } from "./embeddedTemplate.ts";
 
 /**
  * One database and one shared service per test run (migrated once). Tests build their own
@@ -26,4 +27,5 @@ after(async function () {
   this.timeout(60_000);
   await shared.service?.stop();
   await dropDatabase?.();
+  await removeEmbeddedTemplate();
 });

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from "../../server/config.ts";
 import { createLogger } from "../../server/logger.ts";
 import { startService, type Service, type StartOptions } from "../../server/main.ts";
 import type { Clock } from "../../server/context.ts";
+import { seedEmbeddedDataDir } from "./embeddedTemplate.ts";
 
 export const TEST_ADMIN_KEY = "test-admin-key-0123456789abcdef";
 
@@ -30,6 +31,7 @@ export async function startTestService(
   options: { env?: Record<string, string>; clock?: Clock } & Omit<Partial<StartOptions>, "config"> = {},
 ): Promise<Service> {
   const config = await testConfig(databaseUrl, options.env);
+  if (!config.databaseUrl) await seedEmbeddedDataDir(config.dataDir);
   return startService({
     ...options,
     config,

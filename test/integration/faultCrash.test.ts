@@ -13,6 +13,9 @@ const LEASE_MS = 1_000 + 60_000;
 
 describe("fault (quick): SIGKILL during concurrent SCIM creates", () => {
   it("keeps every acknowledged create, leaves nothing half-written, and delivers every event after a SIGKILL and restart", async function () {
+    // The scenario kills and restarts child servers on one database that outlives them, with a
+    // second pool draining it meanwhile: a PostgreSQL server. scimWebhookFlow.test.ts kills an
+    // embedded server and reopens its data folder.
     if (!serverUrl) this.skip();
     this.timeout(60_000);
     const seed = runSeed();

@@ -172,6 +172,7 @@ describe("fault (quick): properties of parsers under hostile input", () => {
 
   describe("database failures", () => {
     it("maps a connection PostgreSQL terminated under a transaction to 503, on the failing query and on the next one", async function () {
+      // A second connection terminates the first (pg_terminate_backend): the embedded database has one session.
       if (!shared.databaseUrl) this.skip();
       const config = await testConfig(shared.databaseUrl);
       const sequelize = createSequelize(shared.databaseUrl!, config, createLogger("silent"), 1);

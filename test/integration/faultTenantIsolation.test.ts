@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import pg from "pg";
 import { shared } from "../helpers/rootHooks.ts";
 import { admin, request, scim } from "../helpers/http.ts";
 import { createOrgWithToken, scimUserBody, unique, type OrgWithToken } from "../helpers/factories.ts";
 import { TEST_ADMIN_KEY } from "../helpers/testService.ts";
+import { select } from "../../server/models/sql.ts";
 
 const base = () => shared.service.url!;
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -27,9 +27,13 @@ const SNAPSHOT_QUERIES: Array<[string, string]> = [
   ["audit_log", "SELECT * FROM audit_log WHERE organization_id = $1 ORDER BY id"],
 ];
 
-async function snapshot(client: pg.Client, organizationId: string): Promise<Record<string, unknown[]>> {
+/**
+ * Read through the shared service's own pool: the embedded database takes one connection, which
+ * that pool holds, so a second client could not connect there.
+ */
+async function snapshot(organizationId: string): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
-  for (const [table, sql] of SNAPSHOT_QUERIES) out[table] = (await client.query(sql, [organizationId])).rows;
+  for (const [table, sql] of SNAPSHOT_QUERIES) out[table] = await select(shared.service.deps.db.sequelize, sql, [organizationId]);
   return out;
 }
 
@@ -93,22 +97,15 @@ const ADMIN_ROUTES: Array<{ method: string; path: string; body?: () => unknown }
 describe("fault (quick): tenant isolation under fuzzing", () => {
   let a: OrgData;
   let b: OrgData;
-  let client: pg.Client;
 
   before(async function () {
     this.timeout(30_000);
     [a, b] = await Promise.all([populatedOrg(), populatedOrg()]);
-    client = new pg.Client({ connectionString: shared.databaseUrl ?? shared.service.deps.db.url });
-    await client.connect();
-  });
-
-  after(async () => {
-    await client?.end();
   });
 
   it("answers 404 for every id of org A, in any id slot of every SCIM and org-scoped admin route of org B, and changes nothing of A", async function () {
     this.timeout(60_000);
-    const before = await snapshot(client, a.orgId);
+    const before = await snapshot(a.orgId);
     const idOfA = fc.constantFrom(...Object.values(a.ids));
     // Spellings an attacker might try for the same id; none may resolve to A's resource from B.
     const spelling = fc.constantFrom<(id: string) => string>(
@@ -140,11 +137,11 @@ describe("fault (quick): tenant isolation under fuzzing", () => {
       fc.asyncProperty(route, idOfA, spelling, async (r, id, spell) => call(r, spell(id))),
       { numRuns: 300 },
     );
-    expect(await snapshot(client, a.orgId)).to.deep.equal(before);
+    expect(await snapshot(a.orgId)).to.deep.equal(before);
   });
 
   it("never lists or filters org A's resources for org B, and refuses A's connection in B's token request", async () => {
-    const before = await snapshot(client, a.orgId);
+    const before = await snapshot(a.orgId);
     for (const [resource, id] of [["Users", a.ids.user], ["Groups", a.ids.group]] as const) {
       const filtered = await scim(base(), b.token, "GET", `/${resource}?filter=${encodeURIComponent(`id eq "${id}"`)}`);
       expect(filtered.status).to.equal(200);
@@ -159,6 +156,6 @@ describe("fault (quick): tenant isolation under fuzzing", () => {
     }
     const stolenConnection = await admin(base(), "POST", `/v1/organizations/${b.orgId}/scim/tokens`, { name: "x", enterprise_connection_id: a.ids.connection });
     expect(stolenConnection.status, stolenConnection.text).to.be.oneOf([400, 404]);
-    expect(await snapshot(client, a.orgId)).to.deep.equal(before);
+    expect(await snapshot(a.orgId)).to.deep.equal(before);
   });
 });

@@ -8,7 +8,7 @@ import { createLogger } from "../../server/logger.ts";
 
 describe("logs", () => {
   it("never contain a SCIM token, the admin key or a password, even at trace level", async function () {
-    this.timeout(30_000);
+    this.timeout(60_000); // embedded mode: a database of its own, initialised and migrated
     const lines: string[] = [];
     const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
     const service = await startTestService(shared.databaseUrl, { logger: createLogger("trace", "rollcall", sink) });

@@ -2,6 +2,13 @@ import { expect } from "chai";
 import { shared } from "../helpers/rootHooks.ts";
 import { admin, request, scim } from "../helpers/http.ts";
 import { createOrgWithToken, scimUserBody } from "../helpers/factories.ts";
+import { spawnChildServer } from "../faults/support/childServer.ts";
+import { WEBHOOK_EVENT_TYPES } from "../../server/webhooks/outbox.ts";
+import { FINDING_KINDS } from "../../reconciler/types.ts";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { buildApp } from "../../server/app.ts";
+import { createMetrics } from "../../server/metrics.ts";
 
 const base = () => shared.service.url!;
 
@@ -55,5 +62,59 @@ describe("GET /metrics", () => {
     expect(delta("rollcall_scim_request_duration_seconds_count", { resource: "Users", method: "POST" })).to.be.at.least(6);
     // Labels stay bounded: no user ids, tokens or organization ids in any series.
     expect(after).to.not.match(/user_[0-9A-Z]{26}|scim_[A-Za-z0-9_-]{43}|org_[0-9A-Z]{26}/);
+  });
+});
+
+/**
+ * The /metrics text of a process that has handled nothing yet. On real PostgreSQL that is a
+ * spawned `rollcall serve`. On the embedded database a child would boot a second PGlite (over a
+ * minute on a loaded machine), so there the real app is served with a fresh registry instead:
+ * the series come from createMetrics either way.
+ */
+async function freshMetricsText(): Promise<string> {
+  if (shared.databaseUrl) {
+    const child = await spawnChildServer({ databaseUrl: shared.databaseUrl, env: { ROLLCALL_ENABLE_DISPATCHER: "false" } });
+    try {
+      return (await request(child.url, "GET", "/metrics")).text;
+    } finally {
+      await child.stop();
+    }
+  }
+  const server = buildApp({ ...shared.service.deps, metrics: createMetrics() }).listen(0, "127.0.0.1");
+  await once(server, "listening");
+  try {
+    const { port } = server.address() as AddressInfo;
+    return (await request(`http://127.0.0.1:${port}`, "GET", "/metrics")).text;
+  } finally {
+    server.close();
+  }
+}
+
+describe("GET /metrics of a fresh process", () => {
+  it("already has every labelled counter series whose label values are known, at 0", async function () {
+    this.timeout(120_000);
+    const text = await freshMetricsText();
+    const series = (name: string, labels: Record<string, string>) => {
+      const wanted = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}} 0`;
+      return text.split("\n").includes(wanted) ? wanted : `missing: ${wanted}`;
+    };
+    for (const event of WEBHOOK_EVENT_TYPES) {
+      for (const outcome of ["success", "retry", "failed"]) {
+        expect(series("rollcall_webhook_deliveries_total", { event, outcome })).to.not.match(/^missing/);
+      }
+    }
+    for (const outcome of ["succeeded", "failed", "skipped"]) {
+      expect(series("rollcall_reconciler_runs_total", { outcome })).to.not.match(/^missing/);
+    }
+    for (const operation of ["post_users", "patch_users", "put_groups", "delete_groups"]) {
+      expect(series("rollcall_provisioning_operations_total", { operation })).to.not.match(/^missing/);
+      for (const reason of ["validation", "conflict", "mapping", "database", "rate_limited", "internal"]) {
+        expect(series("rollcall_provisioning_failures_total", { operation, reason })).to.not.match(/^missing/);
+      }
+    }
+    for (const destination of ["email_address", "organization_role", "public_metadata"]) {
+      expect(series("rollcall_mapping_evaluation_failures_total", { destination })).to.not.match(/^missing/);
+    }
+    for (const kind of FINDING_KINDS) expect(series("rollcall_reconciler_drift_items", { kind })).to.not.match(/^missing/);
   });
 });

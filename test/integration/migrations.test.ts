@@ -8,6 +8,8 @@ import { testConfig } from "../helpers/testService.ts";
 
 describe("migrations", () => {
   it("run up, down to nothing, and up again on an empty database", async function () {
+    // Needs an empty database beside the run's own (CREATE DATABASE on the server); the embedded
+    // run migrates a fresh PGlite in embedded.test.ts.
     if (!serverUrl) this.skip();
     this.timeout(60_000);
     const fresh = await createFreshDatabase(serverUrl!, "rollcall_migrations");

@@ -55,6 +55,7 @@ async function runningRun(orgId: string): Promise<void> {
 
 describe("reconciler advisory lock", function () {
   before(function () {
+    // Other connections hold the lock or run a second pool: the embedded database is one connection, held by the shared service.
     if (!shared.databaseUrl) this.skip();
   });
   after(async () => {

@@ -8,9 +8,11 @@ import { shared } from "../helpers/rootHooks.ts";
 import { admin, scim } from "../helpers/http.ts";
 import { createOrgWithToken, scimUserBody } from "../helpers/factories.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
-import { TEST_ADMIN_KEY } from "../helpers/testService.ts";
+import { startTestService, TEST_ADMIN_KEY } from "../helpers/testService.ts";
 import { createDispatcher } from "../../server/webhooks/dispatcher.ts";
 import { freePort } from "../helpers/freePort.ts";
+import { seedEmbeddedDataDir } from "../helpers/embeddedTemplate.ts";
+import type { Service } from "../../server/main.ts";
 
 const base = () => shared.service.url!;
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -26,9 +28,9 @@ function parseDeliveries(receiver: WebhookReceiver, secret: string): Delivered[]
   });
 }
 
-/** Drains due deliveries with a dispatcher on the shared database until `count` arrived. */
-async function deliver(receiver: WebhookReceiver, count: number): Promise<void> {
-  const deps = shared.service.deps;
+/** Drains due deliveries with a dispatcher on the service's database (the shared one by default) until `count` arrived. */
+async function deliver(receiver: WebhookReceiver, count: number, service: Service = shared.service): Promise<void> {
+  const deps = service.deps;
   const dispatcher = createDispatcher({ sequelize: deps.db.sequelize, logger: deps.logger, metrics: deps.metrics, clock: deps.clock, config: deps.config });
   const deadline = Date.now() + 15_000;
   while (receiver.received.length < count && Date.now() < deadline) {
@@ -82,16 +84,19 @@ describe("SCIM changes as webhooks", () => {
   });
 
   it("still delivers a create's event when the server is SIGKILLed right after answering 201", async function () {
-    this.timeout(90_000);
-    const { token, orgId } = await createOrgWithToken(base());
-    const endpoint = await admin(base(), "POST", `/v1/organizations/${orgId}/webhook_endpoints`, { url: receiver.url, events: ["scimUser.provisioned"] });
+    this.timeout(150_000);
+    // The server runs as a child process on the run's PostgreSQL or, without one, on an embedded
+    // database in its own data folder: there the database dies with the process, and a new
+    // process opening the same folder must still find the acknowledged user and its event.
     const port = await freePort();
     const dataDir = await mkdtemp(path.join(tmpdir(), "rollcall-kill-"));
+    if (!shared.databaseUrl) await seedEmbeddedDataDir(dataDir);
+    const { DATABASE_URL: _runServer, ...inherited } = process.env;
     const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "server/cli.ts", "serve"], {
       cwd: path.resolve(import.meta.dirname, "../.."),
       env: {
-        ...process.env,
-        DATABASE_URL: shared.databaseUrl,
+        ...inherited,
+        ...(shared.databaseUrl ? { DATABASE_URL: shared.databaseUrl } : {}),
         PORT: String(port),
         HOST: "127.0.0.1",
         ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY,
@@ -103,24 +108,30 @@ describe("SCIM changes as webhooks", () => {
       },
       stdio: "ignore",
     });
+    let afterwards: Service | undefined;
     try {
       const url = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 60_000;
+      const deadline = Date.now() + 90_000;
       while (Date.now() < deadline) {
         const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
         if (ready) break;
         await new Promise((r) => setTimeout(r, 200));
       }
+      const { token, orgId } = await createOrgWithToken(url);
+      const endpoint = await admin(url, "POST", `/v1/organizations/${orgId}/webhook_endpoints`, { url: receiver.url, events: ["scimUser.provisioned"] });
+      expect(endpoint.status, endpoint.text).to.equal(201);
       const created = await scim(url, token, "POST", "/Users", scimUserBody());
       expect(created.status).to.equal(201);
       child.kill("SIGKILL");
       await new Promise((resolve) => child.once("exit", resolve));
       expect(receiver.received).to.have.length(0);
-      await deliver(receiver, 1);
+      afterwards = shared.databaseUrl ? shared.service : await startTestService(undefined, { env: { ROLLCALL_DATA_DIR: dataDir } });
+      await deliver(receiver, 1, afterwards);
       const events = parseDeliveries(receiver, endpoint.body.secret);
       expect(events.map((e) => [e.type, e.userId])).to.deep.equal([["scimUser.provisioned", created.body.id]]);
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
+      if (afterwards !== shared.service) await afterwards?.stop();
     }
   });
 });

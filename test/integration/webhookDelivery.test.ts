@@ -24,11 +24,12 @@ describe("webhook delivery: signing, retries, order, delivery log", () => {
   const base = () => service.url!;
   const sequelize = () => service.deps.db.sequelize;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(60_000); // embedded mode: a database of its own, initialised and migrated
     ({ service, stop: stopService } = await startIsolatedService({ clock }));
   });
   after(async () => {
-    await stopService();
+    await stopService?.();
   });
   beforeEach(async () => {
     clock.set(new Date());

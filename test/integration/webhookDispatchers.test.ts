@@ -93,11 +93,12 @@ describe("webhook dispatchers: sharing work, crash safety, the background worker
     let stopService: () => Promise<void>;
     let dispatcher: Dispatcher;
     const sequelize = () => service.deps.db.sequelize;
-    before(async () => {
+    before(async function () {
+      this.timeout(60_000); // embedded mode: a database of its own, initialised and migrated
       ({ service, stop: stopService } = await startIsolatedService({ clock }));
     });
     after(async () => {
-      await stopService();
+      await stopService?.();
     });
     beforeEach(() => {
       clock.set(new Date());
@@ -142,7 +143,8 @@ describe("webhook dispatchers: sharing work, crash safety, the background worker
       expect(res.body.data.map((d: { event_id: string }) => d.event_id)).to.deep.equal([msgId]);
     });
 
-    it("after a burst, housekeeping sets the outbox gauge and refreshes the planner statistics of the queue", async () => {
+    it("after a burst, housekeeping sets the outbox gauge and refreshes the planner statistics of the queue", async function () {
+      this.timeout(60_000); // 1,100 events: the embedded database writes them one statement at a time
       const orgId = await createOrgAndEndpoint(service.url!, receiver.url);
       const metrics = createMetrics({ defaultMetrics: false });
       const deps = service.deps;
@@ -167,7 +169,8 @@ describe("webhook dispatchers: sharing work, crash safety, the background worker
     });
   });
 
-  it("runs as a background worker of the service and reports Prometheus metrics", async () => {
+  it("runs as a background worker of the service and reports Prometheus metrics", async function () {
+    this.timeout(60_000); // embedded mode: a database of its own, initialised and migrated
     const { service, stop } = await startIsolatedService({ workers: [dispatcherWorker] });
     try {
       const orgId = await createOrgAndEndpoint(service.url!, receiver.url);

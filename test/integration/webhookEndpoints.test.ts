@@ -174,11 +174,12 @@ describe("admin API: webhook endpoints and deliveries", () => {
 
   describe("when private URLs are not allowed (production mode)", () => {
     let strict: Service;
-    before(async () => {
+    before(async function () {
+      this.timeout(60_000); // embedded mode: a database of its own, initialised and migrated
       strict = await startTestService(shared.databaseUrl, { env: { ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS: "false" } });
     });
     after(async () => {
-      await strict.stop();
+      await strict?.stop();
     });
 
     async function attempt(url: string) {

@@ -60,7 +60,7 @@ describe("SCIM filter SQL compilation", () => {
       const { sql, params } = compileUser('emails[type eq "work" and value co "@example.com"]');
       expect(sql).to.equal(
         "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(u.scim_resource->'emails') = 'array' " +
-          "THEN u.scim_resource->'emails' ELSE '[]'::jsonb END) AS e(v) WHERE (lower(e.v->>'type') = lower($1) AND lower(e.v->>'value') LIKE lower($2)))",
+          "THEN u.scim_resource->'emails' ELSE '[]'::jsonb END) AS e(v) WHERE jsonb_typeof(e.v) = 'object' AND (lower(e.v->>'type') = lower($1) AND lower(e.v->>'value') LIKE lower($2)))",
       );
       expect(params).to.deep.equal(["work", "%@example.com%"]);
     });
@@ -97,8 +97,8 @@ describe("SCIM filter SQL compilation", () => {
       expect(compileUser('not (title eq "x")').sql).to.equal("((lower(u.scim_resource->>'title') = lower($1)) IS NOT TRUE)");
     });
 
-    it("makes ne on a multi-valued attribute mean no value equals", () => {
-      expect(compileUser('emails.value ne "a@b.c"').sql).to.match(/^\(NOT EXISTS \(SELECT 1 FROM jsonb_array_elements/);
+    it("makes ne on a multi-valued attribute mean some value differs (RFC 7644 §3.4.2.2: any value)", () => {
+      expect(compileUser('emails.value ne "a@b.c"').sql).to.match(/^EXISTS \(SELECT 1 FROM jsonb_array_elements.* IS DISTINCT FROM lower\(\$1\)\)$/);
     });
 
     it("escapes LIKE wildcards in the parameter, not the SQL", () => {

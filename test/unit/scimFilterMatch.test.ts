@@ -66,12 +66,26 @@ describe("SCIM filter in-memory matching", () => {
     expect(matches('meta.lastModified gt "2011-05-13T06:42:33+02:00"')).to.equal(true);
   });
 
-  it("matches a multi-valued attribute when any value matches, and ne only when none equals", () => {
+  it("matches a multi-valued attribute when any value matches, ne included (some value differs)", () => {
     expect(matches('emails.value eq "babs@jensen.org"')).to.equal(true);
     expect(matches('emails eq "BABS@jensen.org"')).to.equal(true);
-    expect(matches('emails.value ne "babs@jensen.org"')).to.equal(false);
+    // bjensen's work email differs from babs@…, so the user matches (RFC 7644 §3.4.2.2: any value).
+    expect(matches('emails.value ne "babs@jensen.org"')).to.equal(true);
+    expect(matches('not (emails.value eq "babs@jensen.org")')).to.equal(false);
     expect(matches('emails.value ne "nobody@example.com"')).to.equal(true);
     expect(matches('emails.type eq "home"')).to.equal(true);
+  });
+
+  it("reads eq null on a sub-attribute as that sub-attribute's absence, not its parent's", () => {
+    expect(matches("name.familyName eq null", { name: { givenName: "Ada" } })).to.equal(true);
+    expect(matches("name.familyName ne null", { name: { givenName: "Ada" } })).to.equal(false);
+    expect(matches("name.familyName eq null", { name: { familyName: "Lovelace" } })).to.equal(false);
+  });
+
+  it("applies a value filter only to existing values of its attribute", () => {
+    expect(matches('name[not (familyName sw "x")]', { userName: "nameless" })).to.equal(false);
+    expect(matches('name[not (familyName sw "x")]', { name: { familyName: "Lovelace" } })).to.equal(true);
+    expect(matches('emails[not (type eq "work")]', { userName: "no-emails" })).to.equal(false);
   });
 
   it("applies every condition of a value filter to the same element", () => {

@@ -242,7 +242,9 @@ describe("SCIM filter SQL against PostgreSQL", () => {
       .to.deep.equal([teamId("finance"), teamId("eng")].sort());
     expect(await teamsMatching(sequelize, "members pr")).to.deep.equal([teamId("finance"), teamId("eng")].sort());
     expect(await teamsMatching(sequelize, "not (members pr)")).to.deep.equal([teamId("empty")]);
-    expect(await teamsMatching(sequelize, `members ne "${id("bjensen")}"`)).to.deep.equal([teamId("eng"), teamId("empty")].sort());
+    // RFC 7644 §3.4.2.2: a multi-valued attribute matches when any value does, so ne holds when some member differs.
+    expect(await teamsMatching(sequelize, `members ne "${id("bjensen")}"`)).to.deep.equal([teamId("finance"), teamId("eng")].sort());
+    expect(await teamsMatching(sequelize, `not (members eq "${id("bjensen")}")`)).to.deep.equal([teamId("eng"), teamId("empty")].sort());
     expect(await teamsMatching(sequelize, 'displayName sw "e"')).to.deep.equal([teamId("eng"), teamId("empty")].sort());
     expect(await teamsMatching(sequelize, "externalId eq null")).to.deep.equal([teamId("eng"), teamId("empty")].sort());
   });
@@ -262,7 +264,12 @@ describe("SCIM filter SQL against PostgreSQL", () => {
     expect((await order("name.familyName")).slice(0, 3)).to.deep.equal([id("hostile"), id("bjensen"), id("jsmith")]);
     expect(await order(`${ENTERPRISE}:department`)).to.have.length(5);
     // "$ref" must not reach Sequelize as "$ref": it would be taken for a bind parameter.
-    expect(sortSqlFor("groups.$ref", "User")).not.to.include("$");
-    expect(await order("groups.$ref")).to.have.length(5);
+    expect(sortSqlFor(`${ENTERPRISE}:manager.$ref`, "User")).not.to.include("$");
+    expect(await order(`${ENTERPRISE}:manager.$ref`)).to.have.length(5);
+  });
+
+  it("refuses to sort by a user's groups, which live in team_memberships rather than the stored resource", () => {
+    expect(() => sortSqlFor("groups.value", "User")).to.throw(/cannot be sorted on/);
+    expect(() => sortSqlFor("groups", "User")).to.throw(/cannot be sorted on/);
   });
 });

@@ -62,6 +62,15 @@ describe("SCIM PATCH (applyPatch)", () => {
       expect(added.emails).to.deep.equal([{ type: "work", value: "w@example.com" }]);
     });
 
+    it("creates the value Entra's filtered sub-attribute paths describe: a work phone number and a work address locality", () => {
+      const out = applyPatch("User", entraUser(), body(
+        { op: "Replace", path: 'phoneNumbers[type eq "mobile"].value', value: "+49 30 1234" },
+        { op: "Replace", path: 'addresses[type eq "work"].locality', value: "Berlin" },
+      ));
+      expect(out.phoneNumbers).to.deep.equal([{ type: "mobile", value: "+49 30 1234" }]);
+      expect(out.addresses).to.deep.equal([{ type: "work", locality: "Berlin" }]);
+    });
+
     it("replaces userName", () => {
       expect(applyPatch("User", entraUser(), body({ op: "Replace", path: "userName", value: "Test_User_2@testuser.com" })).userName)
         .to.equal("Test_User_2@testuser.com");
@@ -303,6 +312,31 @@ describe("SCIM PATCH (applyPatch)", () => {
         expect(error.status).to.equal(400);
       });
     }
+
+    describe("a replace or add through a value filter that matches no value (RFC 7644 §3.5.2.3: noTarget)", () => {
+      const noMatch: Array<[string, Operation]> = [
+        ["a sub-attribute other than value, which would create an email without an address", { op: "replace", path: 'emails[type eq "home"].primary', value: true }],
+        ["a changed type, which would create an email without an address", { op: "replace", path: 'emails[type eq "home"].type', value: "other" }],
+        ["a whole value without a sub-attribute path", { op: "replace", path: 'emails[type eq "home"]', value: { value: "h@example.com", type: "home" } }],
+        ["a whole value without its address", { op: "replace", path: 'emails[type eq "home"]', value: { primary: true } }],
+        ["an add of a sub-attribute other than value", { op: "add", path: 'emails[type eq "home"].display', value: "Home" }],
+        ["a filter that is not a plain eq", { op: "replace", path: 'emails[type ne "work"].value', value: "h@example.com" }],
+      ];
+      for (const [what, operation] of noMatch) {
+        it(`answers noTarget and writes nothing for ${what}`, () => {
+          const user = entraUser();
+          const error = patchError("User", user, body(operation));
+          expect(error.scimType).to.equal("noTarget");
+          expect(error.status).to.equal(400);
+          expect(user.emails).to.deep.equal([{ primary: true, type: "work", value: "lena.fischer@testuser.com" }]);
+        });
+      }
+
+      it("answers noTarget for a sub-attribute other than value on a user with no emails at all", () => {
+        const error = patchError("User", { userName: "x" }, body({ op: "replace", path: "emails.type", value: "work" }));
+        expect(error.scimType).to.equal("noTarget");
+      });
+    });
 
     it("refuses to change an immutable member value through a filter", () => {
       const error = patchError("Group", group(["a"]), body({ op: "replace", path: 'members[value eq "a"].value', value: "b" }));

@@ -13,10 +13,10 @@ import { recordChange } from "../../changes/recorder.ts";
 import type { CommandDeps, WriteContext, WriteScope } from "../../domain/writeContext.ts";
 import { assertIfMatch, contextFor } from "../users/userCommands.ts";
 import { remapUsersAfterMembershipChange } from "../users/userRemapper.ts";
-import { addMembers, removeMembers, replaceMembers, type MemberChange } from "./memberSync.ts";
+import { addMembers, removeMembers, replaceMembers, type MemberChange, type PendingPolicy } from "./memberSync.ts";
 import { writeTransaction } from "../../db/transactions.ts";
 
-export type GroupCommandDeps = CommandDeps & { pendingTtlMs: number };
+export type GroupCommandDeps = CommandDeps & PendingPolicy;
 
 export type GroupWriteResult = { row: TeamRow };
 
@@ -62,7 +62,7 @@ export async function createGroup(deps: GroupCommandDeps, tenant: WriteScope, ac
     }, ctx.now);
     let change = noChange();
     if (input.members && input.members.length > 0) {
-      change = await addMembers(ctx, row.id, input.members, deps.pendingTtlMs);
+      change = await addMembers(ctx, row.id, input.members, deps);
       row = await updateTeam(ctx.sequelize, transaction, row.id, { display_name: row.display_name, external_id: row.external_id, scim_resource: row.scim_resource, membersSynced: true }, ctx.now);
     }
     await finish(ctx, row, "scimGroup.created", change, "team.created");
@@ -87,7 +87,7 @@ export async function replaceGroup(deps: GroupCommandDeps, tenant: WriteScope, a
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const current = await lockedTeam(ctx, id, ifMatch);
     if (input.displayName.toLowerCase() !== current.display_name.toLowerCase()) await assertNameFree(ctx, input.displayName, id);
-    const change = input.members === undefined ? noChange() : await replaceMembers(ctx, id, input.members, deps.pendingTtlMs);
+    const change = input.members === undefined ? noChange() : await replaceMembers(ctx, id, input.members, deps);
     const row = await updateTeam(ctx.sequelize, transaction, id, {
       display_name: input.displayName,
       external_id: input.externalId,
@@ -119,7 +119,7 @@ export async function patchGroup(deps: GroupCommandDeps, tenant: WriteScope, act
           externalId = step.value;
           break;
         case "addMembers":
-          change = merge(change, await addMembers(ctx, id, step.values, deps.pendingTtlMs));
+          change = merge(change, await addMembers(ctx, id, step.values, deps));
           break;
         case "removeMembers":
           change = merge(change, await removeMembers(ctx, id, step.values));
@@ -130,7 +130,7 @@ export async function patchGroup(deps: GroupCommandDeps, tenant: WriteScope, act
           membersSynced = true;
           break;
         case "replaceMembers":
-          change = merge(change, await replaceMembers(ctx, id, step.values, deps.pendingTtlMs));
+          change = merge(change, await replaceMembers(ctx, id, step.values, deps));
           membersSynced = true;
           break;
       }

@@ -146,11 +146,20 @@ function matchComparison(node: CompareNode, object: unknown, scope: MatchScope):
   const value = bound?.value ?? genericValue(node.compValue);
   const caseExact = bound?.compared.caseExact ?? false;
   if (value.kind === "null") {
-    const isPresent = present(implied ? located.leaves : located.top);
+    // The compared values (a sub-attribute's, not its parent's: `name.familyName eq null` holds when name has no familyName).
+    const isPresent = present(located.leaves);
     return node.op === "eq" ? !isPresent : isPresent;
   }
-  const any = (op: ComparisonOperator) => located.leaves.some((leaf) => compareOne(leaf, op, value, caseExact, bound !== undefined));
-  return node.op === "ne" ? !any("eq") : any(node.op);
+  const equal = (leaf: unknown) => compareOne(leaf, "eq", value, caseExact, bound !== undefined);
+  if (node.op !== "ne") return located.leaves.some((leaf) => compareOne(leaf, node.op, value, caseExact, bound !== undefined));
+  // RFC 7644 §3.4.2.2: a multi-valued attribute matches when any value matches, so "ne" holds
+  // when some value differs (one lacking the compared sub-attribute differs); a single value
+  // differs when it is not equal, or absent.
+  const multiValued = located.resolved?.attribute.multiValued === true && !scope.parent;
+  if (!multiValued) return !located.leaves.some(equal);
+  const subName = located.resolved?.subAttribute?.name ?? (implied ? "value" : undefined);
+  const values = asList(located.top).map((element) => (subName ? childOf(element, subName) : element));
+  return values.some((leaf) => !equal(leaf));
 }
 
 function evaluate(node: FilterNode, object: unknown, scope: MatchScope): boolean {
@@ -178,8 +187,8 @@ function evaluate(node: FilterNode, object: unknown, scope: MatchScope): boolean
 /**
  * Evaluates a filter against a JSON object in memory (PATCH value paths, conformance checks).
  * Attribute names match case-insensitively; strings compare case-insensitively unless the
- * attribute is caseExact; a multi-valued attribute matches when any value does, and "ne" when
- * none equals. Pass `parentAttribute` (e.g. "emails") when `object` is one element of it.
+ * attribute is caseExact; a multi-valued attribute matches when any value does ("ne" too: when
+ * some value differs); a value filter applies only to existing values of its attribute. Pass `parentAttribute` (e.g. "emails") when `object` is one element of it.
  */
 export function matchesFilter(node: FilterNode, object: unknown, resourceType?: ResourceType, parentAttribute?: string): boolean {
   const parent = resourceType && parentAttribute ? resolveAttribute(resourceType, parentAttribute) : undefined;

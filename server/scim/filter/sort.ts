@@ -2,7 +2,7 @@ import { InvalidFilterError, ValidationError } from "../../errors.ts";
 import { findAttribute } from "../schemas/registry.ts";
 import { resolveAttribute, type ResolvedAttribute } from "../schemas/resolve.ts";
 import type { ResourceType } from "../schemas/types.ts";
-import { attributeJson, columnFor, elementOperand, isMembers, scalarOperand, type Operand } from "./sqlOperands.ts";
+import { attributeJson, columnFor, elementOperand, relationFor, scalarOperand, type Operand } from "./sqlOperands.ts";
 
 function invalidSort(sortBy: string, reason: string): never {
   throw new ValidationError(`sortBy "${sortBy}" ${reason}.`, { field: "sortBy" }, "invalidValue");
@@ -30,7 +30,8 @@ export function sortSqlFor(sortBy: string, resourceType: ResourceType): string {
   const resolved = resolveAttribute(resourceType, sortBy);
   if (!resolved) invalidSort(sortBy, `is not an attribute of ${resourceType}`);
   if (resolved.definition.returned === "never") invalidSort(sortBy, "cannot be sorted on");
-  if (isMembers(resourceType, resolved)) invalidSort(sortBy, "cannot be sorted on");
+  // Members and a user's groups live in team_memberships, not in the stored resource.
+  if (relationFor(resourceType, resolved)) invalidSort(sortBy, "cannot be sorted on");
   try {
     if (resolved.attribute.multiValued && !columnFor(resourceType, resolved)) {
       return multiValuedKey(resourceType, resolved, sortBy);

@@ -8,9 +8,8 @@ import {
   attributeJson,
   columnFor,
   elementOperand,
-  isMembers,
   jsonMember,
-  memberOperand,
+  relationFor,
   scalarOperand,
   type Operand,
 } from "./sqlOperands.ts";
@@ -27,8 +26,6 @@ interface SqlScope {
   /** Inside `attr[…]`: the enclosing attribute and how to reach its sub-attributes in the current element. */
   readonly element: { readonly parent: ResolvedAttribute; readonly operand: (resolved: ResolvedAttribute) => Operand } | undefined;
 }
-
-const MEMBERSHIP_EXISTS = "EXISTS (SELECT 1 FROM team_memberships m WHERE m.team_id = t.id";
 
 function attributeScope(scope: SqlScope): AttributeScope {
   return { resourceType: scope.resourceType, parent: scope.element?.parent };
@@ -47,6 +44,9 @@ function presentOperand(operand: Operand): string {
 function elementsExist(json: string, condition: string): string {
   return `EXISTS (SELECT 1 FROM ${arrayElements(json)} AS e(v) WHERE ${condition})`;
 }
+
+/** A value filter applies to the existing values of its attribute only (RFC 7644 §3.4.2.2), so each must be an object. */
+const ELEMENT_IS_OBJECT = "jsonb_typeof(e.v) = 'object'";
 
 const ORDER_OPERATORS: Partial<Record<ComparisonOperator, string>> = { gt: ">", ge: ">=", lt: "<", le: "<=" };
 
@@ -108,9 +108,10 @@ function scalarPredicate(operand: Operand, op: ComparisonOperator, value: BoundV
 /** "pr" of an attribute at the top level of a resource, or of a sub-attribute inside a value filter. */
 function presentSql(resolved: ResolvedAttribute, scope: SqlScope): string {
   if (scope.element) return presentOperand(scope.element.operand(resolved));
-  if (isMembers(scope.resourceType, resolved)) {
-    memberOperand(resolved);
-    return `${MEMBERSHIP_EXISTS})`;
+  const relation = relationFor(scope.resourceType, resolved);
+  if (relation) {
+    if (!resolved.subAttribute) return `${relation.exists})`;
+    return `${relation.exists} AND ${presentOperand(relation.operand(resolved))})`;
   }
   if (!resolved.attribute.multiValued || columnFor(scope.resourceType, resolved)) {
     return presentOperand(scalarOperand(scope.resourceType, resolved));
@@ -133,16 +134,16 @@ function comparisonSql(node: Extract<FilterNode, { compValue: unknown }>, scope:
     const present = presentSql(resolved, scope);
     return node.op === "eq" ? `(NOT ${present})` : present;
   }
-  // A multi-valued attribute matches when any value does; "ne" when no value equals.
-  const anyOp = node.op === "ne" ? "eq" : node.op;
-  const negate = (exists: string) => (node.op === "ne" ? `(NOT ${exists})` : exists);
-  if (isMembers(scope.resourceType, resolved)) {
-    const condition = scalarPredicate(memberOperand(resolved), anyOp, bound.value, params);
-    return negate(`${MEMBERSHIP_EXISTS} AND ${condition})`);
+  // RFC 7644 §3.4.2.2: a multi-valued attribute matches when any of its values matches, "ne"
+  // included (some value differs; a value without the sub-attribute differs too).
+  const relation = relationFor(scope.resourceType, resolved);
+  if (relation) {
+    const condition = scalarPredicate(relation.operand(resolved), node.op, bound.value, params);
+    return `${relation.exists} AND ${condition})`;
   }
   if (resolved.attribute.multiValued && !columnFor(scope.resourceType, resolved)) {
-    const condition = scalarPredicate(elementOperand(resolved.attribute, resolved.subAttribute), anyOp, bound.value, params);
-    return negate(elementsExist(attributeJson(scope.resourceType, resolved), condition));
+    const condition = scalarPredicate(elementOperand(resolved.attribute, resolved.subAttribute), node.op, bound.value, params);
+    return elementsExist(attributeJson(scope.resourceType, resolved), condition);
   }
   return scalarPredicate(scalarOperand(scope.resourceType, resolved), node.op, bound.value, params);
 }
@@ -150,21 +151,25 @@ function comparisonSql(node: Extract<FilterNode, { compValue: unknown }>, scope:
 function valuePathSql(node: Extract<FilterNode, { op: "[]" }>, scope: SqlScope, params: BindList): string {
   const parent = bindValuePath(attributeScope(scope), node.attrPath);
   const { resourceType } = scope;
-  if (isMembers(resourceType, parent)) {
-    const inner = compile(node.valFilter, { resourceType, element: { parent, operand: memberOperand } }, params);
-    return `${MEMBERSHIP_EXISTS} AND ${inner})`;
+  const relation = relationFor(resourceType, parent);
+  if (relation) {
+    const inner = compile(node.valFilter, { resourceType, element: { parent, operand: relation.operand } }, params);
+    return `${relation.exists} AND ${inner})`;
   }
   if (parent.attribute.multiValued) {
     const operand = (resolved: ResolvedAttribute) => elementOperand(resolved.attribute, resolved.subAttribute);
     const inner = compile(node.valFilter, { resourceType, element: { parent, operand } }, params);
-    return elementsExist(attributeJson(resourceType, parent), inner);
+    return elementsExist(attributeJson(resourceType, parent), `${ELEMENT_IS_OBJECT} AND ${inner}`);
   }
   // A single complex attribute (name[…], meta[…]): its sub-attributes are reached as at the top level.
   const operand = (resolved: ResolvedAttribute) =>
     columnFor(resourceType, resolved) || !resolved.subAttribute
       ? scalarOperand(resourceType, resolved)
       : jsonMember(attributeJson(resourceType, resolved), resolved.subAttribute);
-  return `(${compile(node.valFilter, { resourceType, element: { parent, operand } }, params)})`;
+  const inner = compile(node.valFilter, { resourceType, element: { parent, operand } }, params);
+  // meta always exists; any other single complex attribute must hold an object for its filter to apply.
+  if (parent.attribute.name === "meta" && !parent.extension) return `(${inner})`;
+  return `(jsonb_typeof(${attributeJson(resourceType, parent)}) = 'object' AND ${inner})`;
 }
 
 function compile(node: FilterNode, scope: SqlScope, params: BindList): string {

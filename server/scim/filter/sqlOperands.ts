@@ -52,6 +52,11 @@ export function isMembers(resourceType: ResourceType, resolved: ResolvedAttribut
   return resourceType === "Group" && resolved.extension === undefined && resolved.attribute.name === "members";
 }
 
+/** Whether the attribute is a User's groups, which GET shows from team_memberships (not from the stored resource). */
+export function isUserGroups(resourceType: ResourceType, resolved: ResolvedAttribute): boolean {
+  return resourceType === "User" && resolved.extension === undefined && resolved.attribute.name === "groups";
+}
+
 function notFilterable(resolved: ResolvedAttribute): never {
   throw new InvalidFilterError(`Attribute "${resolved.path}" cannot be used in a filter or sort.`);
 }
@@ -107,4 +112,37 @@ export function memberOperand(resolved: ResolvedAttribute): Operand {
   const value = resolved.attribute.subAttributes?.find((sub) => sub.name === "value");
   if (!value) notFilterable(resolved);
   return { text: "m.user_id", json: undefined, columnType: "text", definition: value };
+}
+
+/**
+ * The operand for one of a user's groups inside `team_memberships gm JOIN teams gt`, as the
+ * presenter shows them: value is the team id, display its name, type always "direct". `$ref`
+ * embeds the public URL, which the SQL does not know, so it cannot be filtered on.
+ */
+export function groupOperand(resolved: ResolvedAttribute): Operand {
+  const sub = resolved.subAttribute ?? resolved.attribute.subAttributes?.find((candidate) => candidate.name === "value");
+  if (!sub) notFilterable(resolved);
+  const text = { value: "gm.team_id", display: "gt.display_name", type: "'direct'::text" }[sub.name];
+  if (!text) notFilterable(resolved);
+  return { text, json: undefined, columnType: "text", definition: sub };
+}
+
+/** A relation filtered through EXISTS: a Group's members or a User's groups; undefined for stored attributes. */
+export interface Relation {
+  /** `EXISTS (SELECT 1 … WHERE <join>` without its closing parenthesis, so conditions can be ANDed on. */
+  readonly exists: string;
+  readonly operand: (resolved: ResolvedAttribute) => Operand;
+}
+
+const MEMBERS: Relation = { exists: "EXISTS (SELECT 1 FROM team_memberships m WHERE m.team_id = t.id", operand: memberOperand };
+const USER_GROUPS: Relation = {
+  exists: "EXISTS (SELECT 1 FROM team_memberships gm JOIN teams gt ON gt.id = gm.team_id AND gt.deleted_at IS NULL WHERE gm.user_id = u.id",
+  operand: groupOperand,
+};
+
+/** The relation an attribute is stored in, if it is one (members of a Group, groups of a User). */
+export function relationFor(resourceType: ResourceType, resolved: ResolvedAttribute): Relation | undefined {
+  if (isMembers(resourceType, resolved)) return MEMBERS;
+  if (isUserGroups(resourceType, resolved)) return USER_GROUPS;
+  return undefined;
 }

@@ -83,6 +83,32 @@ function writeSub(element: JsonObject, sub: AttributeDefinition, op: PatchOpName
   return copy;
 }
 
+/**
+ * The value an add or replace creates when its path selects no existing value. RFC 7644 §3.5.2.3
+ * answers noTarget when a value filter on a multi-valued attribute matches nothing; Entra, though,
+ * sets `emails[type eq "work"].value` (or `addresses[type eq "work"].locality`) on a user that has
+ * no work email yet and expects the value to be created. So a value is created only in that
+ * shape: a filter made of `eq` tests, a sub-attribute after it, and a result that holds the
+ * attribute's `value` where it has one (never an email without an address). Everything else
+ * that would create a value from a filter is noTarget.
+ */
+function elementForNoMatch(target: AttributeTarget, value: unknown, path: string): JsonObject {
+  const definition = target.attribute.attribute;
+  const { filter, subAttribute: sub } = target;
+  const noTarget = () => new NoTargetError(`No value of ${target.attribute.path} matches the filter in the PATCH path.`);
+  const template = filter ? elementFromFilter(definition, filter) : {};
+  if (!template) throw noTarget();
+  const created = sub ? { ...template, [sub.name]: normalizeScalar(sub, value, path) } : { ...template, ...normalizeComplex(definition, value, path) };
+  if (definition.multiValued) {
+    if (filter && !sub) throw noTarget();
+    const needsValue = definition.subAttributes?.some((candidate) => candidate.name === "value") ?? false;
+    if (needsValue && (created.value === undefined || created.value === "")) {
+      throw new NoTargetError(`No value of ${target.attribute.path} matches the PATCH path, and a new one would have no "value".`);
+    }
+  }
+  return created;
+}
+
 /** Applies an operation to the elements selected by a filter (or all elements), creating one when Entra expects it. */
 function applyToElements(container: JsonObject, target: AttributeTarget, op: PatchOpName, value: unknown): void {
   const definition = target.attribute.attribute;
@@ -112,9 +138,7 @@ function applyToElements(container: JsonObject, target: AttributeTarget, op: Pat
     next.push(updated);
   }
   if (matched === 0 && op !== "remove" && value !== null) {
-    const template = filter ? elementFromFilter(definition, filter) : {};
-    if (!template) throw new NoTargetError(`No value of ${target.attribute.path} matches the filter in the PATCH path.`);
-    const created = sub ? { ...template, [sub.name]: normalizeScalar(sub, value, path) } : { ...template, ...normalizeComplex(definition, value, path) };
+    const created = elementForNoMatch(target, value, path);
     written.add(created);
     next.push(created);
   }

@@ -34,10 +34,15 @@ function canonicalizeSingle(definition: AttributeDefinition, value: unknown): un
   return value;
 }
 
-/** Canonicalizes one attribute's value (each element of a multi-valued one). */
+/**
+ * Canonicalizes one attribute's value (each element of a multi-valued one). A multi-valued
+ * attribute is always an array (RFC 7643 §2.4), so a lone value some IdPs send (`"emails": {…}`)
+ * becomes a list of one; null stays null (unassigned).
+ */
 export function canonicalizeAttributeValue(definition: AttributeDefinition, value: unknown): unknown {
-  if (definition.multiValued && Array.isArray(value)) {
-    return value.map((element) => canonicalizeSingle(definition, element));
+  if (definition.multiValued && value !== null && value !== undefined) {
+    const list = Array.isArray(value) ? value : [value];
+    return list.map((element) => canonicalizeSingle(definition, element));
   }
   return canonicalizeSingle(definition, value);
 }

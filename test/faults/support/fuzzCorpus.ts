@@ -33,7 +33,7 @@ const EXTRA_FILTERS = [
   'name.givenName sw "" or name.familyName ew "\\u0000"',
 ];
 
-/** Loads every fixture under shared/fixtures/idp once. */
+/** Loads every fixture under test/fixtures/idp once. */
 export function loadFuzzCorpus(): FuzzCorpus {
   const corpus: FuzzCorpus = { bodies: [], byKind: { user: [], group: [], patch: [] }, rawBodies: [], paths: [], filters: [...RFC_FILTER_EXAMPLES.map((e) => e.filter), ...EXTRA_FILTERS] };
   for (const file of readdirSync(FIXTURE_DIR).filter((f) => f.endsWith(".json"))) {
