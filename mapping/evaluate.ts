@@ -13,18 +13,44 @@ import type {
 } from "./types.ts";
 
 /**
- * Wall-clock budget for all templates of one evaluation, so a mapping made of many slow (but
- * individually limited) templates still answers in well under a second.
+ * Wall-clock budget for all templates of one evaluation: evaluation is synchronous, so this is
+ * also the longest one user's mapping can hold the event loop (a mapping made of many slow, but
+ * individually limited, templates). It was 250 ms; 100 ms is one template's 50 ms limit plus its
+ * one retry (a render cut short by a GC pause or a busy host), and legitimate templates render in
+ * microseconds.
  */
-export const EVALUATION_BUDGET_MS = 250;
+export const EVALUATION_BUDGET_MS = 100;
 
-/** Maps a SCIM user to app fields; synchronous, and never throws: failures land in `errors`. */
-export function evaluateMapping(mapping: CompiledMapping, user: ScimUserLike): MappingResult {
+/**
+ * The time all evaluations of one request may spend in full liquidjs renders. A group push that
+ * re-maps 10,000 members under a slow mapping used to spend 250 ms on each; with a request budget,
+ * once it is spent the remaining templates fail at once ("skipped: … budget") and the mapping's
+ * fallbacks apply, recorded in mapping_errors, which the reconciler's mapping-drift repair re-maps later.
+ */
+export class MappingRequestBudget {
+  private spentMs = 0;
+
+  constructor(readonly totalMs: number) {}
+
+  remainingMs(): number {
+    return this.totalMs - this.spentMs;
+  }
+
+  charge(ms: number): void {
+    this.spentMs += ms;
+  }
+}
+
+/**
+ * Maps a SCIM user to app fields; synchronous, and never throws: failures land in `errors`.
+ * `request` is the budget shared by every evaluation of one request (none: this evaluation's own).
+ */
+export function evaluateMapping(mapping: CompiledMapping, user: ScimUserLike, request?: MappingRequestBudget): MappingResult {
   const fields = initialFields();
   const errors: MappingEntryError[] = [];
+  const budget = new EvaluationBudget(request);
   try {
     const root: ScimUserLike = isRecord(user) ? user : {};
-    const budget = new EvaluationBudget();
     for (const { destination, candidates } of mapping.plan) {
       for (const entry of candidates) {
         const outcome = resolve(entry, destination, root, budget);
@@ -40,6 +66,7 @@ export function evaluateMapping(mapping: CompiledMapping, user: ScimUserLike): M
   } catch (error) {
     errors.push({ key: "", destination: "", message: `the mapping could not be evaluated: ${describe(error)}` });
   }
+  budget.settle();
   return { fields, errors };
 }
 
@@ -51,12 +78,21 @@ function isDefaultEmailCandidate(entry: CompiledEntry, destination: Destination)
 // The clock starts at the first full liquidjs render: reading the time costs as much as a
 // direct-path template, and the direct path does bounded work.
 class EvaluationBudget implements RenderBudget {
-  private deadline: number | undefined;
+  private started: number | undefined;
+
+  constructor(private readonly request: MappingRequestBudget | undefined) {}
 
   remainingMs(): number {
     const now = performance.now();
-    this.deadline ??= now + EVALUATION_BUDGET_MS;
-    return this.deadline - now;
+    this.started ??= now;
+    const elapsed = now - this.started;
+    const own = EVALUATION_BUDGET_MS - elapsed;
+    return this.request === undefined ? own : Math.min(own, this.request.remainingMs() - elapsed);
+  }
+
+  /** Charges the time since the first full render to the request's budget. */
+  settle(): void {
+    if (this.request !== undefined && this.started !== undefined) this.request.charge(performance.now() - this.started);
   }
 }
 

@@ -17,7 +17,7 @@ export {
 } from "./types.ts";
 export { compileMapping, MAX_ENTRIES, MAX_VALUE_LENGTH } from "./compile.ts";
 export { MAX_KEY_LENGTH } from "./entry.ts";
-export { evaluateMapping, EVALUATION_BUDGET_MS } from "./evaluate.ts";
+export { evaluateMapping, EVALUATION_BUDGET_MS, MappingRequestBudget } from "./evaluate.ts";
 export { DEFAULT_MAPPING_DOCUMENT, DEFAULT_ORGANIZATION_ROLE } from "./defaults.ts";
 export { compileMappingCached, MAPPING_CACHE_SIZE } from "./cache.ts";
 export { isRoleKey } from "./destination.ts";

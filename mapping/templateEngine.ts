@@ -1,4 +1,4 @@
-import { Liquid, type Template } from "liquidjs";
+import { CaptureTag, Liquid, filters, type Context, type Template } from "liquidjs";
 import { compileFastPath } from "./fastTemplate.ts";
 import { roleProblem, syntaxProblem } from "./templateChecks.ts";
 import type { CompiledTemplate, RenderBudget, ScimUserLike } from "./types.ts";
@@ -42,6 +42,37 @@ for (const name of FORBIDDEN_TAGS) {
     },
   });
 }
+
+/**
+ * liquidjs does not count what `{% capture %}` stores, so doubling a string through capture grew
+ * past the memory limit unchecked (575 MB). This capture charges the captured text to the limit.
+ */
+class ChargedCaptureTag extends CaptureTag {
+  override *render(ctx: Context): Generator<unknown, void, string> {
+    yield* super.render(ctx);
+    const captured = ctx.bottom()[this.variable];
+    if (typeof captured === "string") ctx.memoryLimit.use(captured.length);
+  }
+}
+engine.registerTag("capture", ChargedCaptureTag);
+
+/**
+ * liquidjs's `replace` splits the string (one array slot per match, a character each for an empty
+ * pattern) before it charges the output size. This one counts the matches without allocating,
+ * charges the output size, and only then builds the string; the result is liquidjs's own.
+ */
+function chargedReplace(this: { context: Context }, input: unknown, pattern: unknown, replacement: unknown): string {
+  if (typeof input !== "string" || typeof pattern !== "string" || typeof replacement !== "string") {
+    return (filters.replace as (this: unknown, ...args: unknown[]) => string).call(this, input, pattern, replacement);
+  }
+  let separators = 0;
+  if (pattern === "") separators = Math.max(0, input.length - 1);
+  else for (let at = input.indexOf(pattern); at !== -1; at = input.indexOf(pattern, at + pattern.length)) separators++;
+  // The split array (one slot per piece) and the output, whichever is larger.
+  this.context.memoryLimit.use(Math.max(separators, input.length + separators * (replacement.length - pattern.length)));
+  return input.split(pattern).join(replacement);
+}
+engine.registerFilter("replace", chargedReplace);
 
 export type TemplateCompilation = { ok: true; template: CompiledTemplate } | { ok: false; message: string };
 

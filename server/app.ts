@@ -59,9 +59,10 @@ export function buildApp(deps: AppDeps): Koa<AppState> {
   app.use(under("/scim", scimInstrumentation(deps.metrics, deps.requestLog, deps.clock)));
   app.use(errorHandler());
   app.use(canonicalPrefixCase(["/v1", "/scim/v2"]));
-  app.use(jsonBody(deps.config.scim.bodyLimitBytes));
   app.use(ops.routes());
   app.use(under("/v1", adminAuth(deps.adminKey)));
+  // Bodies are read only once the caller is authenticated (the SCIM router reads its own after scimAuth).
+  app.use(under("/v1", jsonBody(deps.config.scim.bodyLimitBytes)));
   app.use(admin.routes());
   app.use(buildWebhookRouter(deps).routes());
   app.use(buildMappingRouter(deps).routes());

@@ -37,6 +37,15 @@ const envSchema = z.object({
   ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS: integerFromEnv(1, 24 * 365).default(72),
   ROLLCALL_PENDING_MEMBERS_PER_GROUP: integerFromEnv(0, 1_000_000).default(5_000),
   ROLLCALL_PENDING_MEMBERS_PER_ORGANIZATION: integerFromEnv(0, 10_000_000).default(50_000),
+  ROLLCALL_SCIM_MAX_PATCH_OPERATIONS: integerFromEnv(1, 10_000).default(1000),
+  ROLLCALL_SCIM_MAX_OBJECT_KEYS: integerFromEnv(10, 100_000).default(500),
+  ROLLCALL_SCIM_MAX_STRING_LENGTH: integerFromEnv(256, 1_000_000).default(8192),
+  ROLLCALL_SCIM_MAX_IDENTIFIER_LENGTH: integerFromEnv(64, 2048).default(512),
+  ROLLCALL_SCIM_MAX_ATTRIBUTE_VALUES: integerFromEnv(1, 100_000).default(100),
+  ROLLCALL_SCIM_MAX_MEMBERS_PER_REQUEST: integerFromEnv(1, 1_000_000).default(10_000),
+  ROLLCALL_MAPPING_REQUEST_BUDGET_MS: integerFromEnv(10, 60_000).default(250),
+  ROLLCALL_HTTP_HEADERS_TIMEOUT_MS: integerFromEnv(1000, 600_000).default(20_000),
+  ROLLCALL_HTTP_REQUEST_TIMEOUT_MS: integerFromEnv(1000, 600_000).default(30_000),
   ROLLCALL_SHUTDOWN_GRACE_MS: integerFromEnv(0, 600_000).default(10_000),
   ROLLCALL_ENABLE_SERVER: booleanFromEnv.default(true),
   ROLLCALL_ENABLE_DISPATCHER: booleanFromEnv.default(true),
@@ -47,6 +56,16 @@ const envSchema = z.object({
   ROLLCALL_METRICS_ORG_LABEL: booleanFromEnv.default(false),
   ROLLCALL_TENANT_CACHE_TTL_MS: integerFromEnv(0, 3_600_000).default(30_000),
 });
+
+/** What one SCIM request may carry; each refusal names the limit and its variable (README "Configuration"). */
+export type ScimLimits = {
+  maxPatchOperations: number;
+  maxObjectKeys: number;
+  maxStringLength: number;
+  maxIdentifierLength: number;
+  maxAttributeValues: number;
+  maxMembersPerRequest: number;
+};
 
 export type Config = {
   env: "development" | "production" | "test";
@@ -67,7 +86,12 @@ export type Config = {
     /** Most unexpired pending members (values naming no user yet) one group, and one organization, may hold. */
     maxPendingMembersPerGroup: number;
     maxPendingMembersPerOrganization: number;
+    limits: ScimLimits;
   };
+  /** Wall-clock budget of all mapping evaluations of one request (mapping/evaluate.ts). */
+  mappingRequestBudgetMs: number;
+  /** Node HTTP server timeouts: headers, and the whole request including its body. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
   shutdownGraceMs: number;
   enable: { server: boolean; dispatcher: boolean; reconciler: boolean };
   reconcileCron: string;
@@ -91,6 +115,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === "production" && !e.DATABASE_URL) {
     throw new ConfigError(["DATABASE_URL: is required when NODE_ENV=production (the embedded database is for development)"]);
   }
+  if (e.ROLLCALL_HTTP_HEADERS_TIMEOUT_MS > e.ROLLCALL_HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError(["ROLLCALL_HTTP_HEADERS_TIMEOUT_MS: must not exceed ROLLCALL_HTTP_REQUEST_TIMEOUT_MS"]);
+  }
   if (e.DATABASE_POOL_MIN > e.DATABASE_POOL_MAX) {
     throw new ConfigError(["DATABASE_POOL_MIN: must not exceed DATABASE_POOL_MAX"]);
   }
@@ -112,7 +139,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pendingMembershipTtlHours: e.ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS,
       maxPendingMembersPerGroup: e.ROLLCALL_PENDING_MEMBERS_PER_GROUP,
       maxPendingMembersPerOrganization: e.ROLLCALL_PENDING_MEMBERS_PER_ORGANIZATION,
+      limits: {
+        maxPatchOperations: e.ROLLCALL_SCIM_MAX_PATCH_OPERATIONS,
+        maxObjectKeys: e.ROLLCALL_SCIM_MAX_OBJECT_KEYS,
+        maxStringLength: e.ROLLCALL_SCIM_MAX_STRING_LENGTH,
+        maxIdentifierLength: e.ROLLCALL_SCIM_MAX_IDENTIFIER_LENGTH,
+        maxAttributeValues: e.ROLLCALL_SCIM_MAX_ATTRIBUTE_VALUES,
+        maxMembersPerRequest: e.ROLLCALL_SCIM_MAX_MEMBERS_PER_REQUEST,
+      },
     },
+    mappingRequestBudgetMs: e.ROLLCALL_MAPPING_REQUEST_BUDGET_MS,
+    http: { headersTimeoutMs: e.ROLLCALL_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.ROLLCALL_HTTP_REQUEST_TIMEOUT_MS },
     shutdownGraceMs: e.ROLLCALL_SHUTDOWN_GRACE_MS,
     enable: {
       server: e.ROLLCALL_ENABLE_SERVER,

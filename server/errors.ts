@@ -54,6 +54,20 @@ export class ValidationError extends AppError {
   }
 }
 
+/**
+ * 400 for input over one of Rollcall's documented request limits (README "Configuration"): the
+ * detail names the limit, its value and the variable that sets it, so an operator can tell a
+ * hostile request from an IdP that needs a larger limit.
+ */
+export class LimitExceededError extends AppError {
+  constructor(what: string, limit: number, setting: string, field?: string) {
+    super(400, "limit_exceeded", `${what} exceeds the limit of ${limit} (${setting}).`, {
+      scimType: "invalidValue",
+      meta: { limit, setting, ...(field === undefined ? {} : { field }) },
+    });
+  }
+}
+
 /** 400 listing every problem of an input at once (e.g. each bad entry of a mapping document). */
 export class MultiValidationError extends AppError {
   constructor(message: string, entries: ErrorEntry[]) {

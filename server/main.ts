@@ -76,7 +76,16 @@ export async function startService(options: StartOptions): Promise<Service> {
   let server: Server | undefined;
   if (options.serve !== false) {
     const app = buildApp(deps);
-    server = createServer(app.callback());
+    // Node's defaults hold a slow client's request for 300 s and check only every 30 s; a client
+    // that trickles its headers or body is cut off (408) after the configured time instead.
+    server = createServer(
+      {
+        headersTimeout: config.http.headersTimeoutMs,
+        requestTimeout: config.http.requestTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
+      },
+      app.callback(),
+    );
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server!.once("error", reject);

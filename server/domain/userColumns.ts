@@ -1,4 +1,4 @@
-import { evaluateMapping, looksLikeEmail, type CompiledMapping, type MappedFields, type MappingResult } from "../../mapping/index.ts";
+import { evaluateMapping, looksLikeEmail, type CompiledMapping, type MappedFields, type MappingRequestBudget, type MappingResult } from "../../mapping/index.ts";
 import { stableJson } from "../stableJson.ts";
 
 /*
@@ -81,11 +81,16 @@ export type CurrentMapping = { version: number | null; compiled: CompiledMapping
  * Evaluates a user's mapping. In the mapping context `groups` is the user's teams as
  * `{value: name, display: name}`, sorted by name so `groups[0]` is stable.
  */
-export function mapUser(mapping: CurrentMapping, scimResource: Record<string, unknown>, teamNames: string[]): MappingResult {
+export function mapUser(
+  mapping: CurrentMapping,
+  scimResource: Record<string, unknown>,
+  teamNames: string[],
+  budget?: MappingRequestBudget,
+): MappingResult {
   const groups = [...teamNames]
     .sort((a, b) => a.localeCompare(b, "en", { sensitivity: "base" }) || (a < b ? -1 : a > b ? 1 : 0))
     .map((name) => ({ value: name, display: name }));
-  return evaluateMapping(mapping.compiled, { ...scimResource, groups });
+  return evaluateMapping(mapping.compiled, { ...scimResource, groups }, budget);
 }
 
 /** The mapped columns a mapping result (of the given mapping version) makes. */
@@ -95,9 +100,14 @@ export function mappedColumnsOf(result: MappingResult, version: number | null): 
   return columns as MappedColumns;
 }
 
-/** What the mapping makes of a stored SCIM resource and the user's (live) team names. */
-export function expectedMappedColumns(mapping: CurrentMapping, scimResource: Record<string, unknown>, teamNames: string[]): MappedColumns {
-  return mappedColumnsOf(mapUser(mapping, scimResource, teamNames), mapping.version);
+/** What the mapping makes of a stored SCIM resource and the user's (live) team names (within a request's budget, if given). */
+export function expectedMappedColumns(
+  mapping: CurrentMapping,
+  scimResource: Record<string, unknown>,
+  teamNames: string[],
+  budget?: MappingRequestBudget,
+): MappedColumns {
+  return mappedColumnsOf(mapUser(mapping, scimResource, teamNames, budget), mapping.version);
 }
 
 /** The mapped columns of a stored row (or of a write). */

@@ -1,5 +1,7 @@
 import type { Sequelize, Transaction } from "sequelize";
+import type { MappingRequestBudget } from "../../mapping/index.ts";
 import type { Actor } from "../changes/change.ts";
+import type { ScimLimits } from "../scim/limits.ts";
 import type { Metrics } from "../metrics.ts";
 import type { CurrentMapping } from "./userColumns.ts";
 
@@ -21,10 +23,20 @@ export type WriteContext = {
   mapping: CurrentMapping;
   /** Set when a reconcile run makes the change; its events say so. */
   reconcileRunId?: string | undefined;
+  /** Shared by every mapping evaluation of the request (mapping/evaluate.ts MappingRequestBudget). */
+  mappingBudget?: MappingRequestBudget | undefined;
 };
 
 /** What every user and group command needs from the process: passed in, never imported. */
-export type CommandDeps = { sequelize: Sequelize; metrics: Metrics; now: () => Date };
+export type CommandDeps = {
+  sequelize: Sequelize;
+  metrics: Metrics;
+  now: () => Date;
+  /** Request limits (config); the defaults when absent. */
+  limits?: ScimLimits;
+  /** Wall-clock budget of all mapping evaluations of one request (config). */
+  mappingBudgetMs?: number;
+};
 
 /**
  * Whom a user or group command writes for: the organization, the connection new rows belong to and

@@ -1,4 +1,5 @@
 import type { Sequelize } from "sequelize";
+import { normalizeUserNameFilter } from "../scim/userNameForm.ts";
 import { compileFilterToSql, parseFilter, sortSqlFor, type FilterNode } from "../scim/filter/index.ts";
 import type { ListQuery } from "../scim/listQuery.ts";
 import type { MembershipRow, TeamRow, UserRow } from "./rows.ts";
@@ -78,7 +79,8 @@ export async function searchUsers(
   withMemberships: boolean,
   keyLookups?: UserKeyLookups,
 ): Promise<{ rows: Array<UserRow & { memberships?: MembershipRow[] }>; total: number }> {
-  const filter = parsedFilter(query, USERS);
+  const parsed = parsedFilter(query, USERS);
+  const filter = parsed && normalizeUserNameFilter(parsed);
   const key = keyLookups ? userKeyOf(organizationId, query, filter) : undefined;
   if (key) {
     const rows = await keyLookups!.find(key, withMemberships);

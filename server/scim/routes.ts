@@ -3,6 +3,7 @@ import type { AppContext, AppState } from "../context.ts";
 import type { AppDeps } from "../deps.ts";
 import { AppError, NotFoundError } from "../errors.ts";
 import { scimAuth, scimRateLimit } from "../middleware/scimAuth.ts";
+import { jsonBody } from "../middleware/jsonBody.ts";
 import { SCIM_MEDIA_TYPE } from "../middleware/errorHandler.ts";
 import { createUser, deleteUser, patchUser, replaceUser, type UserCommandDeps } from "../commands/users/userCommands.ts";
 import { createGroup, deleteGroup, patchGroup, replaceGroup, type GroupCommandDeps } from "../commands/groups/groupCommands.ts";
@@ -65,10 +66,15 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     pendingTtlMs: deps.config.scim.pendingMembershipTtlHours * 3_600_000,
     maxPendingPerGroup: deps.config.scim.maxPendingMembersPerGroup,
     maxPendingPerOrganization: deps.config.scim.maxPendingMembersPerOrganization,
+    limits: deps.config.scim.limits,
+    mappingBudgetMs: deps.config.mappingRequestBudgetMs,
   };
   const userKeyLookups = new UserKeyLookups(sequelize);
   router.use(scimAuth(sequelize, deps.tenantCache, deps.config.scim.rateLimit, deps.clock));
   router.use(scimRateLimit(deps.rateLimiter, deps.clock, deps.metrics));
+  // After authentication and the rate limit: a bad token is a 401 whatever its body, and is never parsed.
+  const { limits } = deps.config.scim;
+  router.use(jsonBody(deps.config.scim.bodyLimitBytes, { maxObjectKeys: limits.maxObjectKeys, maxStringLength: limits.maxStringLength }));
 
   const userResource = async (row: UserRow, projection: Projection, memberships?: MembershipRow[]) => {
     const teams = excludesAttribute(projection, "groups") ? null : memberships ?? (await membershipsOfUsers(sequelize, [row.id])).get(row.id) ?? [];

@@ -3,6 +3,7 @@ import {
   compileMapping,
   compileMappingCached,
   evaluateMapping,
+  MappingRequestBudget,
   MappingValidationError,
   type MappingResult,
   type ScimUserLike,
@@ -50,7 +51,7 @@ describe("mapping sandbox and limits", () => {
   });
 
   it("rejects output longer than 4096 characters", () => {
-    const { result } = timed({ "name.givenName": "{% for i in (1..5000) %}x{% endfor %}.public_metadata.long" });
+    const { result } = timed({ "name.givenName": "{% for i in (1..500) %}xxxxxxxxxx{% endfor %}.public_metadata.long" });
     expect(result.fields.public_metadata).to.deep.equal({});
     expect(result.errors[0]?.message).to.equal("the template failed: the template output is longer than 4096 characters");
   });
@@ -81,6 +82,46 @@ describe("mapping sandbox and limits", () => {
     expect(ms).to.be.below(1000);
     expect(result.errors).to.have.length(30);
     expect(result.errors.at(-1)?.message).to.contain("evaluation budget");
+  });
+
+  it("counts what {% capture %} stores against the memory limit", () => {
+    const doubling = '{% assign s = "xxxxxxxxxx" %}{% for i in (1..40) %}{% capture s %}{{ s }}{{ s }}{% endcapture %}{% endfor %}{{ s | size }}';
+    const before = process.memoryUsage().rss;
+    const { result, ms } = timed({ "name.givenName": `${doubling}.public_metadata.big` });
+    expect(ms).to.be.below(500);
+    expect(result.errors[0]?.message).to.contain("memory alloc limit exceeded");
+    expect(process.memoryUsage().rss - before).to.be.below(200 * 1024 * 1024);
+  });
+
+  it("refuses a replace on a huge string before it splits it", () => {
+    // An empty pattern splits into one slot per character; liquidjs allocated 5 million slots
+    // (48 MB, 660 ms) before its check. The charge now comes first.
+    const mapping = compileMapping({ title: '{{ value | replace: "", "x" }}.public_metadata.big' });
+    const before = process.memoryUsage().rss;
+    const result = evaluateMapping(mapping, { ...user, title: "a".repeat(5_000_000) });
+    expect(result.errors[0]?.message).to.contain("memory alloc limit exceeded");
+    expect(process.memoryUsage().rss - before).to.be.below(20 * 1024 * 1024);
+  });
+
+  it("keeps replace's own results for ordinary input", () => {
+    const { result } = timed({ userName: '{{ value | replace: "@example.com", "" | replace: ".", "-" }}.public_metadata.handle' });
+    expect(result.errors).to.deep.equal([]);
+    expect(result.fields.public_metadata).to.deep.equal({ handle: "ada" });
+  });
+
+  it("shares one budget across all evaluations of a request", function () {
+    this.timeout(10_000);
+    const slow = "{% for i in (1..1000) %}{% for j in (1..1000) %}x{% endfor %}{% endfor %}";
+    const mapping = compileMapping({ "name.givenName": `${slow}.public_metadata.slow`, userName: "public_metadata.login" });
+    const budget = new MappingRequestBudget(150);
+    const started = performance.now();
+    const results = Array.from({ length: 40 }, () => evaluateMapping(mapping, user, budget));
+    const ms = performance.now() - started;
+    // 40 users at 50 ms each would be 2 s; the request's 150 ms run out after a few, the rest fall back at once.
+    expect(ms).to.be.below(1000);
+    expect(results.at(-1)?.errors[0]?.message).to.contain("evaluation budget");
+    expect(results.at(-1)?.fields.public_metadata).to.deep.equal({ login: "ada@example.com" });
+    expect(budget.remainingMs()).to.be.at.most(0);
   });
 
   it("offers no file system to templates", () => {

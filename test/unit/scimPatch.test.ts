@@ -289,7 +289,7 @@ describe("SCIM PATCH (applyPatch)", () => {
       ["an empty Operations list", body(), "invalidSyntax"],
       ["an unknown op", body({ op: "move", path: "title", value: "x" }), "invalidSyntax"],
       ["an add without a value", body({ op: "add", path: "title" }), "invalidSyntax"],
-      ["more than 1000 operations", body(...Array.from({ length: 1001 }, () => ({ op: "add", path: "title", value: "x" }))), "invalidSyntax"],
+      ["more than 1000 operations", body(...Array.from({ length: 1001 }, () => ({ op: "add", path: "title", value: "x" }))), "invalidValue"], // a LimitExceededError naming ROLLCALL_SCIM_MAX_PATCH_OPERATIONS
       ["a remove without a path", body({ op: "remove" }), "noTarget"],
       ["a filter that matches nothing and describes no element", body({ op: "replace", path: 'emails[value co "zzz"].type', value: "work" }), "noTarget"],
       ["an unknown attribute", body({ op: "add", path: "favoriteColor", value: "x" }), "invalidPath"],

@@ -51,7 +51,7 @@ function merge(into: MemberChange, from: MemberChange): MemberChange {
 
 /** POST /Groups: a pushed group becomes a team, with its members (unknown ones kept pending). */
 export async function createGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, body: unknown): Promise<GroupWriteResult> {
-  const input = parseGroupInput(body);
+  const input = parseGroupInput(body, deps.limits);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     await assertNameFree(ctx, input.displayName, null);
@@ -82,7 +82,7 @@ async function lockedTeam(ctx: WriteContext, id: string, ifMatch: string | undef
  * (a PUT without `members` leaves members as they are, so a rename-only PUT never empties a team).
  */
 export async function replaceGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
-  const input = parseGroupInput(body);
+  const input = parseGroupInput(body, deps.limits);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const current = await lockedTeam(ctx, id, ifMatch);
@@ -101,7 +101,7 @@ export async function replaceGroup(deps: GroupCommandDeps, tenant: WriteScope, a
 
 /** PATCH /Groups/:id: rename, externalId, and member add/remove/replace, applied in order. */
 export async function patchGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
-  const plan = planGroupPatch(body, { id });
+  const plan = planGroupPatch(body, { id, limits: deps.limits });
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     const current = await lockedTeam(ctx, id, ifMatch);

@@ -11,6 +11,10 @@ import type { CommandDeps, WriteContext, WriteScope } from "../../domain/writeCo
 import type { Actor } from "../../changes/change.ts";
 import { userChanged } from "../../changes/payloads.ts";
 import { recordChange } from "../../changes/recorder.ts";
+import { MappingRequestBudget } from "../../../mapping/index.ts";
+
+/** ROLLCALL_MAPPING_REQUEST_BUDGET_MS's default, for callers without a config. */
+const DEFAULT_MAPPING_REQUEST_BUDGET_MS = 250;
 import { mappingForVersion } from "../userMapping.ts";
 import { writeUser, type UserWriteResult } from "./userWriter.ts";
 import { writeTransaction } from "../../db/transactions.ts";
@@ -36,6 +40,7 @@ export async function contextFor(deps: CommandDeps, transaction: Transaction, te
     actor,
     now: deps.now(),
     mapping: await mappingForVersion(deps.sequelize, tenant.organizationId, tenant.mappingVersion, transaction),
+    mappingBudget: new MappingRequestBudget(deps.mappingBudgetMs ?? DEFAULT_MAPPING_REQUEST_BUDGET_MS),
   };
 }
 
@@ -65,7 +70,7 @@ async function lockIdentity(ctx: WriteContext, input: UserInput): Promise<{ byNa
  * is a 409 uniqueness error.
  */
 export async function createUser(deps: CommandDeps, tenant: WriteScope, actor: Actor, body: unknown): Promise<UserWriteResult> {
-  const input = parseUserInput(body);
+  const input = parseUserInput(body, deps.limits);
   const created = await createInOneStatement(deps, tenant, actor, input);
   if (created) return created;
   return writeTransaction(deps.sequelize, async (transaction) => {
@@ -110,7 +115,7 @@ export async function replaceUser(
   body: unknown,
   ifMatch?: string,
 ): Promise<UserWriteResult> {
-  const input = parseUserInput(body);
+  const input = parseUserInput(body, deps.limits);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     return overwrite(ctx, await lockedUser(ctx, id, ifMatch), input);
@@ -142,8 +147,8 @@ export async function patchUser(
     const row = await lockedUser(ctx, id, ifMatch);
     const memberships = (await membershipsOfUsers(deps.sequelize, [id], transaction)).get(id) ?? [];
     const target = patchTarget(row, memberships);
-    const patched = applyPatch("User", target, body, { id });
-    const input = parseUserInput(patched);
+    const patched = applyPatch("User", target, body, { id, limits: deps.limits });
+    const input = parseUserInput(patched, deps.limits);
     // Only a PATCH that touched `groups` changes memberships through it.
     if (JSON.stringify(patched.groups) === JSON.stringify(target.groups)) input.groups = undefined;
     // Keep the groups attribute as the IdP last sent it (the reconciler compares against it).

@@ -18,8 +18,11 @@ export async function remapUsersAfterMembershipChange(ctx: WriteContext, userIds
   const users = await bumpUserVersions(sequelize, transaction, ctx.organizationId, ids, now);
   const changed: string[] = [];
   for (const { memberships: teams, ...user } of users) {
+    // Each evaluation is synchronous: between users the event loop gets its turn (health probes,
+    // other tenants' requests), so re-mapping 10,000 members never holds it for more than one user.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const stored = storedMappedColumns(user);
-    const next = expectedMappedColumns(ctx.mapping, user.scim_resource, teams.map((m) => m.display_name));
+    const next = expectedMappedColumns(ctx.mapping, user.scim_resource, teams.map((m) => m.display_name), ctx.mappingBudget);
     // An email the SCIM writer would refuse is never written here either (the reconciler reports it).
     if (!isUsableEmail(next.email_address)) next.email_address = stored.email_address;
     // A version that is all that differs is stamped by the reconciler, without an event per user.

@@ -10,6 +10,7 @@ import { userChanged } from "../../changes/payloads.ts";
 import { recordChange } from "../../changes/recorder.ts";
 import { expectedMappedColumns, isUsableEmail, MAPPED_COLUMNS, differingColumns, sameUserWrite, type CurrentMapping, type UserWrite } from "../../domain/userColumns.ts";
 import type { WriteContext } from "../../domain/writeContext.ts";
+import type { MappingRequestBudget } from "../../../mapping/index.ts";
 import { applyUserGroupsAttribute } from "./userGroups.ts";
 import { deactivateUser, reactivateUser, transitionOf } from "./userLifecycle.ts";
 
@@ -20,12 +21,12 @@ export type UserWriteResult = { row: UserRow; memberships: MembershipRow[]; even
  * `countFailures: false` leaves the mapping-failure metric to the caller (see createInOneStatement).
  */
 export function userWriteOf(
-  ctx: { mapping: CurrentMapping; metrics: Metrics },
+  ctx: { mapping: CurrentMapping; metrics: Metrics; mappingBudget?: MappingRequestBudget | undefined },
   input: UserInput,
   teamNames: string[],
   options: { countFailures: boolean } = { countFailures: true },
 ): UserWrite {
-  const mapped = expectedMappedColumns(ctx.mapping, input.resource, teamNames);
+  const mapped = expectedMappedColumns(ctx.mapping, input.resource, teamNames, ctx.mappingBudget);
   if (options.countFailures) countMappingFailures(ctx.metrics, mapped.mapping_errors);
   if (!isUsableEmail(mapped.email_address)) {
     throw new ValidationError(

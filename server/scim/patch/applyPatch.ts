@@ -6,6 +6,7 @@ import { applyToAttribute, type AttributeTarget } from "./attributeOps.ts";
 import { parsePatchBody, type PatchOpName, type PatchOperation } from "./body.ts";
 import { addSchema, readKey, removeKey, writeKey } from "./document.ts";
 import { parsePatchPath } from "./path.ts";
+import { assertAttributeValues, assertMemberCount, assertObjectKeys, DEFAULT_SCIM_LIMITS, type ScimLimits } from "../limits.ts";
 
 /** Attributes the server maintains; inside a no-path value they are ignored rather than refused. */
 const SERVER_MANAGED = new Set(["meta", "schemas"]);
@@ -70,7 +71,7 @@ function applyToExtension(context: PatchContext, schema: SchemaDefinition, op: P
     } else {
       const container = readKey(document, schema.id);
       const extension = isJsonObject(container) ? container : {};
-      extension[key] = inner;
+      writeKey(extension, key, inner);
       writeKey(document, schema.id, extension);
       addSchema(document, schema.id);
     }
@@ -103,13 +104,47 @@ function applyWithoutPath(context: PatchContext, operation: PatchOperation, valu
   }
 }
 
+/** A user's `groups` are memberships (OneLogin roles), counted like a group's members. */
+function assertValueCount(name: string, values: unknown[], limits: ScimLimits): void {
+  if (name.toLowerCase() === "groups") assertMemberCount(values.length, name, limits);
+  else assertAttributeValues(values.length, name, limits);
+}
+
+/**
+ * Counts an operation's values before any is applied: merging n values into m existing ones is
+ * n×m comparisons, so the counts are bounded first (the result is bounded again when it is validated).
+ */
+function assertOperationSize(operation: PatchOperation, limits: ScimLimits): void {
+  const { value, path } = operation;
+  if (Array.isArray(value)) assertValueCount(path ?? "value", value, limits);
+  if (!isJsonObject(value)) return;
+  for (const [key, inner] of Object.entries(value)) {
+    if (Array.isArray(inner)) assertValueCount(key, inner, limits);
+  }
+}
+
+/** The patched document's own keys (and each extension object's) stay within the per-object limit. */
+function assertDocumentKeys(document: JsonObject, limits: ScimLimits): void {
+  assertObjectKeys(Object.keys(document).length, "The patched resource", limits);
+  for (const [key, inner] of Object.entries(document)) {
+    if (isJsonObject(inner)) assertObjectKeys(Object.keys(inner).length, key, limits);
+  }
+}
+
 /**
  * Applies an RFC 7644 §3.5.2 PatchOp to a canonical SCIM resource and returns the patched copy.
  * Throws AppError subclasses: invalidSyntax, invalidPath, invalidFilter, noTarget, invalidValue, mutability.
  * `options.id` is the resource's id when `resource` does not carry it (an echoed equal id is ignored).
  */
-export function applyPatch(resourceType: ResourceType, resource: JsonObject, body: unknown, options: { id?: string } = {}): JsonObject {
-  const operations = parsePatchBody(body);
+export function applyPatch(
+  resourceType: ResourceType,
+  resource: JsonObject,
+  body: unknown,
+  options: { id?: string; limits?: ScimLimits } = {},
+): JsonObject {
+  const limits = options.limits ?? DEFAULT_SCIM_LIMITS;
+  const operations = parsePatchBody(body, limits);
+  for (const operation of operations) assertOperationSize(operation, limits);
   const document = structuredClone(resource);
   const ownId = typeof resource.id === "string" ? resource.id : undefined;
   const context: PatchContext = { resourceType, id: options.id ?? ownId, document };
@@ -127,5 +162,6 @@ export function applyPatch(resourceType: ResourceType, resource: JsonObject, bod
       apply(context, { resourceType, attribute: target.attribute, filter: target.filter, subAttribute: target.subAttribute }, operation.op, value);
     }
   }
+  assertDocumentKeys(document, limits);
   return document;
 }

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { InvalidSyntaxError, NoTargetError } from "../../errors.ts";
 import { isJsonObject } from "../schemas/types.ts";
+import { assertOperationCount, DEFAULT_SCIM_LIMITS, type ScimLimits } from "../limits.ts";
 
 export const PATCH_OP_SCHEMA_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-export const MAX_PATCH_OPERATIONS = 1000;
+export const MAX_PATCH_OPERATIONS = DEFAULT_SCIM_LIMITS.maxPatchOperations;
 
 export type PatchOpName = "add" | "remove" | "replace";
 
@@ -29,7 +30,7 @@ const bodySchema = z.object({
     .refine((schemas) => schemas.some((schema) => schema.toLowerCase() === PATCH_OP_SCHEMA_URN.toLowerCase()), {
       message: `must contain "${PATCH_OP_SCHEMA_URN}"`,
     }),
-  Operations: z.array(operationSchema).min(1, "must contain at least one operation").max(MAX_PATCH_OPERATIONS),
+  Operations: z.array(operationSchema).min(1, "must contain at least one operation"),
 });
 
 /** Top-level member names are matched case-insensitively ("operations" from some clients). */
@@ -51,9 +52,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** Validates a PatchOp body (RFC 7644 §3.5.2); a malformed body is invalidSyntax. */
-export function parsePatchBody(body: unknown): PatchOperation[] {
+export function parsePatchBody(body: unknown, limits: ScimLimits = DEFAULT_SCIM_LIMITS): PatchOperation[] {
   if (!isJsonObject(body)) throw new InvalidSyntaxError("The PATCH body must be a JSON object with schemas and Operations.");
-  const parsed = bodySchema.safeParse(normalizeTopLevel(body));
+  const normalized = normalizeTopLevel(body);
+  // Counted before zod walks them, so an oversized list costs nothing.
+  if (Array.isArray(normalized.Operations)) assertOperationCount(normalized.Operations.length, limits);
+  const parsed = bodySchema.safeParse(normalized);
   if (!parsed.success) {
     throw new InvalidSyntaxError(`Invalid PatchOp body: ${parsed.error.issues.slice(0, 3).map(describeIssue).join("; ")}.`);
   }
