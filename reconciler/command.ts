@@ -2,22 +2,31 @@ import { parseArgs } from "node:util";
 import type { Config } from "../server/config.ts";
 import type { Logger } from "../server/logger.ts";
 import { startService } from "../server/main.ts";
-import type { ReconcileResult } from "./job.ts";
+import type { ReconcileResult, ReconcileSource } from "./job.ts";
+import { reconcileDepsFrom } from "./deps.ts";
 import { reconcileOrganizations } from "./scheduler.ts";
 import { FINDING_KINDS } from "./types.ts";
 
 /** `rollcall reconcile` flags. */
-export type ReconcileArgs = { once: boolean; organizationId?: string; repair: boolean };
+export type ReconcileArgs = { once: boolean; organizationId?: string; repair: boolean; source?: ReconcileSource; force: boolean };
 
-/** Parses `[--once] [--org ID] [--repair]`; throws with the offending flag on anything else. */
+const SOURCES: readonly ReconcileSource[] = ["local", "idp", "all"];
+
+/** Parses `[--once] [--org ID] [--repair] [--source local|idp|all] [--force]`; throws with the offending flag on anything else. */
 export function parseReconcileArgs(args: string[]): ReconcileArgs {
   const { values } = parseArgs({
     args,
-    options: { once: { type: "boolean", default: false }, org: { type: "string" }, repair: { type: "boolean", default: false } },
+    options: {
+      once: { type: "boolean", default: false }, org: { type: "string" }, repair: { type: "boolean", default: false },
+      source: { type: "string" }, force: { type: "boolean", default: false },
+    },
     strict: true,
     allowPositionals: false,
   });
-  return { once: values.once === true, organizationId: values.org, repair: values.repair === true };
+  if (values.source !== undefined && !SOURCES.includes(values.source as ReconcileSource)) {
+    throw new Error(`--source must be one of ${SOURCES.join(", ")} (got "${values.source}")`);
+  }
+  return { once: values.once === true, organizationId: values.org, repair: values.repair === true, source: values.source as ReconcileSource | undefined, force: values.force === true };
 }
 
 /** One line per organization, then totals: what `rollcall reconcile --once` prints. */
@@ -43,10 +52,9 @@ export async function reconcileOnce(config: Config, logger: Logger, args: Reconc
   const service = await startService({ config, logger, serve: false, workers: [], print });
   try {
     const { deps } = service;
-    const results = await reconcileOrganizations(
-      { sequelize: deps.db.sequelize, logger: deps.logger, metrics: deps.metrics, clock: deps.clock },
-      { organizationId: args.organizationId, repair: args.repair, trigger: "cli" },
-    );
+    const results = await reconcileOrganizations(reconcileDepsFrom(deps), {
+      organizationId: args.organizationId, repair: args.repair, trigger: "cli", source: args.source, force: args.force,
+    });
     for (const line of formatSummary(results)) print(line);
     return results.some((r) => r.run.status === "failed") ? 1 : 0;
   } finally {

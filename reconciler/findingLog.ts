@@ -13,6 +13,12 @@ export type RunSummary = {
   findings_truncated: boolean;
   kinds: FindingKind[];
   stale_team_days: number;
+  /** What the run compared (local, idp, all) and, when it pulled directories, what each pull saw. */
+  source?: "local" | "idp" | "all";
+  directories?: Array<{
+    directoryId: string; provider: string; mode: "full" | "incremental"; users_seen: number; groups_seen: number;
+    timings_ms: Record<string, number>; repair_skipped?: string;
+  }>;
 };
 
 /** Keeps at most this many findings of one kind, so a flood of one kind cannot hide the others. */

@@ -12,10 +12,22 @@ import type { RepairContext } from "./repairs.ts";
 import { presentRun } from "./runPresenter.ts";
 import { finishRun, insertRun, type ReconcileRunRow, type RunTrigger } from "./runStore.ts";
 import { recordRunMetrics } from "./runMetrics.ts";
-import { FINDING_KINDS, type FindingKind } from "./types.ts";
+import { IDP_FINDING_KINDS, LOCAL_FINDING_KINDS, type FindingKind } from "./types.ts";
+import { directoriesOf, type DirectoryRow } from "./directory/store.ts";
+import { directoryPass, type DirectoryPassOptions, type DirectoryPassResult } from "./directory/pass.ts";
+import type { DirectoryClientOptions } from "./directory/connect.ts";
+import type { PendingPolicy } from "../server/commands/groups/memberSync.ts";
+
+/** How directory pulls talk to IdPs (config.directory); defaults apply when a bench or test passes none. */
+export type DirectoryDeps = { client: Omit<DirectoryClientOptions, "metrics">; pending: PendingPolicy };
 
 /** What a reconcile run needs from the process; a bench or test passes its own. */
-export type ReconcileDeps = { sequelize: Sequelize; logger: Logger; metrics: Metrics; clock: Clock };
+export type ReconcileDeps = { sequelize: Sequelize; logger: Logger; metrics: Metrics; clock: Clock; directory?: DirectoryDeps };
+
+/** What a run compares: Rollcall with itself, with the IdP's own directory, or both. */
+export type ReconcileSource = "local" | "idp" | "all";
+
+const DEFAULT_DIRECTORY: DirectoryDeps = { client: { timeoutMs: 30_000, rateLimitShare: 0.5 }, pending: { pendingTtlMs: 72 * 3_600_000, maxPendingPerGroup: 5_000, maxPendingPerOrganization: 50_000 } };
 
 export type ReconcileProps = {
   organizationId: string;
@@ -29,6 +41,14 @@ export type ReconcileProps = {
   /** User fixes in flight at once on a pool with room for them (default 4). */
   repairConcurrency?: number;
   signal?: AbortSignal;
+  /** Default: `all` when the organization has a directory, else `local`. */
+  source?: ReconcileSource;
+  /** Repair past the blast-radius guard. */
+  force?: boolean;
+  /** Directory pull mode (default auto: incremental between daily full passes where the IdP has a feed). */
+  directoryMode?: DirectoryPassOptions["mode"];
+  /** Only these directories (the schedule passes the ones due); every directory of the organization otherwise. */
+  directoryIds?: string[];
 };
 
 /** The stored run; `skipped` says why the organization was not reconciled, `crashed` what broke the run. */
@@ -65,13 +85,19 @@ async function recordSkipped(sequelize: Sequelize, logger: Logger, reason: LockR
 export async function reconcileOrganization(deps: ReconcileDeps, props: ReconcileProps): Promise<ReconcileResult> {
   const { sequelize, logger, metrics, clock } = deps;
   const startedAt = clock.now();
-  const kinds = [...(props.kinds ?? FINDING_KINDS)];
+  // Which directories and kinds the run covers is read once it holds the organization (inside the
+  // lock): on a one-connection pool a query before it would queue behind a run in progress.
+  let source: ReconcileSource = props.source ?? "local";
+  const kindsFor = (s: ReconcileSource): FindingKind[] => [...(props.kinds ?? [...(s === "idp" ? [] : LOCAL_FINDING_KINDS), ...(s === "local" ? [] : IDP_FINDING_KINDS)])];
+  let kinds = kindsFor(source);
+  const kindSet = new Set<FindingKind>();
+  const pulled: DirectoryPassResult[] = [];
   const staleTeamDays = props.staleTeamDays ?? DEFAULT_STALE_TEAM_DAYS;
   const base = { id: newId("run"), organization_id: props.organizationId, repair: props.repair, trigger: props.trigger, started_at: startedAt };
   const log = new FindingLog();
   const runLogger = logger.child({ organizationId: props.organizationId, runId: base.id, repair: props.repair, trigger: props.trigger });
   const options: ScanOptions = {
-    kinds: new Set(kinds),
+    kinds: kindSet,
     repair: props.repair,
     staleTeamDays,
     batchSize: props.batchSize ?? DEFAULT_BATCH_SIZE,
@@ -81,6 +107,11 @@ export async function reconcileOrganization(deps: ReconcileDeps, props: Reconcil
   };
   try {
     const outcome = await withOrgLock(sequelize, props.organizationId, async (exec) => {
+      const directories: DirectoryRow[] = (await directoriesOf(sequelize, props.organizationId, exec.readTx))
+        .filter((d) => !props.directoryIds || props.directoryIds.includes(d.id));
+      source = props.source ?? (directories.length > 0 ? "all" : "local");
+      kinds = kindsFor(source);
+      for (const kind of kinds) kindSet.add(kind);
       await exec.write((tx) => insertRun(sequelize, tx, base));
       const rc: RepairContext = { sequelize, exec, organizationId: props.organizationId, runId: base.id, runStartedAt: startedAt, clock, metrics };
       const has = (...wanted: FindingKind[]) => wanted.some((k) => options.kinds.has(k));
@@ -88,7 +119,10 @@ export async function reconcileOrganization(deps: ReconcileDeps, props: Reconcil
       if (has("expired_pending_membership", "broken_invariant")) await pendingPass(rc, log, options);
       if (has("stale_team")) await teamsPass(rc, log, options);
       if (has("broken_invariant")) await duplicateEmailsPass(rc, log, options);
-      const summary = log.summary({ kinds, staleTeamDays });
+      if (source !== "local") {
+        for (const dir of directories) pulled.push(await pullDirectory(deps, rc, log, dir, props, runLogger));
+      }
+      const summary = { ...log.summary({ kinds, staleTeamDays }), source, ...(source !== "local" ? { directories: pulled } : {}) };
       const failed = log.failedRepairs;
       return exec.write(async (tx) => {
         const finishedAt = clock.now();
@@ -126,10 +160,35 @@ export async function reconcileOrganization(deps: ReconcileDeps, props: Reconcil
     runLogger.error({ err: crashed }, "reconcile run failed");
     const run = await sequelize.transaction((tx) =>
       finishRun(sequelize, tx, {
-        ...base, status: "failed", summary: log.summary({ kinds, staleTeamDays }), findings: log.kept, error: crashed.message, finished_at: clock.now(),
+        ...base, status: "failed", summary: { ...log.summary({ kinds, staleTeamDays }), source }, findings: log.kept, error: crashed.message, finished_at: clock.now(),
       }),
     );
     recordRunMetrics(metrics, { organizationId: props.organizationId, outcome: "failed", finishedAt: run.finished_at! });
     return { run, skipped: null, crashed };
+  }
+}
+
+/** One directory's pull within a run, timed and counted in the directory metrics. */
+async function pullDirectory(deps: ReconcileDeps, rc: RepairContext, log: FindingLog, dir: DirectoryRow, props: ReconcileProps, logger: Logger): Promise<DirectoryPassResult> {
+  const directory = deps.directory ?? DEFAULT_DIRECTORY;
+  const before = Object.fromEntries(IDP_FINDING_KINDS.map((k) => [k, log.counts[k]]));
+  const timer = Date.now();
+  let mode = props.directoryMode ?? "auto";
+  try {
+    const result = await directoryPass(rc, log, dir, {
+      repair: props.repair, force: props.force === true, mode: props.directoryMode ?? "auto", signal: props.signal, pending: directory.pending,
+      client: { ...directory.client, metrics: deps.metrics }, logger: logger.child({ directoryId: dir.id, provider: dir.provider }),
+    });
+    mode = result.mode;
+    deps.metrics.directoryPullDuration.observe({ provider: dir.provider, mode, outcome: "succeeded" }, (Date.now() - timer) / 1000);
+    deps.metrics.directoryLastSuccess.set({ provider: dir.provider }, deps.clock.now().getTime() / 1000);
+    for (const kind of IDP_FINDING_KINDS) {
+      const found = log.counts[kind] - (before[kind] ?? 0);
+      if (found > 0) deps.metrics.directoryFindings.inc({ kind }, found);
+    }
+    return result;
+  } catch (error) {
+    deps.metrics.directoryPullDuration.observe({ provider: dir.provider, mode: mode === "auto" ? "full" : mode, outcome: "failed" }, (Date.now() - timer) / 1000);
+    throw error;
   }
 }

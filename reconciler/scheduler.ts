@@ -4,6 +4,9 @@ import { organizationIdOf, organizationIdsAfter } from "../server/models/organiz
 import { reconcileOrganization, type ReconcileDeps, type ReconcileResult } from "./job.ts";
 import { settleMappingApplies } from "./mappingApply.ts";
 import { repairSetting, type RunTrigger } from "./runStore.ts";
+import { reconcileDepsFrom } from "./deps.ts";
+import type { ReconcileSource } from "./job.ts";
+import { dueDirectoryIds } from "./directory/store.ts";
 
 /** Starts calling `tick` on a cron expression; node-cron in production, a fake in tests. */
 export type ScheduleFn = (expression: string, tick: () => Promise<void>) => { stop(): void | Promise<void> };
@@ -19,6 +22,10 @@ export type PassOptions = {
   repair?: boolean;
   trigger: RunTrigger;
   signal?: AbortSignal;
+  /** What to compare (CLI `--source`); by default the schedule pulls the directories that are due. */
+  source?: ReconcileSource;
+  /** Repair past the blast-radius guard (CLI `--force`). */
+  force?: boolean;
 };
 
 const ORG_PAGE = 500;
@@ -46,7 +53,16 @@ export async function reconcileOrganizations(deps: ReconcileDeps, options: PassO
   for await (const organizationId of organizationIds(deps, options.organizationId)) {
     if (options.signal?.aborted) break;
     const repair = options.repair === true || (await repairSetting(deps.sequelize, organizationId));
-    results.push(await reconcileOrganization(deps, { organizationId, repair, trigger: options.trigger, signal: options.signal }));
+    // Scheduled passes pull each directory on its own cadence (default hourly, incremental between
+    // daily full passes); a pass run by hand pulls every directory in full.
+    const scheduled = options.trigger === "schedule";
+    const due = scheduled && options.source === undefined ? await dueDirectoryIds(deps.sequelize, organizationId, deps.clock.now()) : undefined;
+    results.push(await reconcileOrganization(deps, {
+      organizationId, repair, trigger: options.trigger, signal: options.signal, force: options.force,
+      source: options.source ?? (due === undefined ? undefined : due.length > 0 ? "all" : "local"),
+      directoryIds: due,
+      directoryMode: scheduled ? "auto" : "full",
+    }));
   }
   return results;
 }
@@ -56,7 +72,7 @@ export type ReconcileScheduler = { start(): void; stop(): Promise<void> };
 /** A schedule of reconcile passes; stop() waits for the pass in progress to end its current organization. */
 export function createReconcileScheduler(
   deps: ReconcileDeps,
-  options: { cron: string; schedule?: ScheduleFn; organizationId?: string; repair?: boolean },
+  options: { cron: string; schedule?: ScheduleFn; organizationId?: string; repair?: boolean; source?: ReconcileSource },
 ): ReconcileScheduler {
   if (!cron.validate(options.cron)) throw new Error(`invalid reconcile cron expression "${options.cron}" (ROLLCALL_RECONCILE_CRON)`);
   const schedule = options.schedule ?? cronSchedule;
@@ -68,7 +84,7 @@ export function createReconcileScheduler(
   const tick = async (): Promise<void> => {
     if (current || abort.signal.aborted) return;
     const pass = reconcileOrganizations({ ...deps, logger }, {
-      organizationId: options.organizationId, repair: options.repair, trigger: "schedule", signal: abort.signal,
+      organizationId: options.organizationId, repair: options.repair, trigger: "schedule", signal: abort.signal, source: options.source,
     });
     current = pass;
     try {
@@ -96,9 +112,9 @@ export function createReconcileScheduler(
 }
 
 /** The reconciler schedule as a worker of the Rollcall process (`rollcall serve` / `rollcall reconcile`). */
-export function reconcilerWorker(options: { cron: string; organizationId?: string; repair?: boolean; schedule?: ScheduleFn }): WorkerFactory {
+export function reconcilerWorker(options: { cron: string; organizationId?: string; repair?: boolean; schedule?: ScheduleFn; source?: ReconcileSource }): WorkerFactory {
   return (deps) => {
-    const reconcileDeps: ReconcileDeps = { sequelize: deps.db.sequelize, logger: deps.logger, metrics: deps.metrics, clock: deps.clock };
+    const reconcileDeps: ReconcileDeps = reconcileDepsFrom(deps);
     const scheduler = createReconcileScheduler(reconcileDeps, options);
     return {
       name: "reconciler",

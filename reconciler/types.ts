@@ -2,8 +2,18 @@ import type { MembershipRow, UserRow } from "../server/models/rows.ts";
 import type { MappingResult } from "../mapping/index.ts";
 import type { MappedColumns } from "../server/domain/userColumns.ts";
 
+/** Findings of Rollcall compared with itself (stored state vs the mapping, memberships, pending ones). */
+export const LOCAL_FINDING_KINDS = ["mapping_drift", "stale_membership", "expired_pending_membership", "stale_team", "broken_invariant"] as const;
+
+/** Findings of Rollcall compared with the IdP's own directory (SPEC "Directory connections"). */
+export const IDP_FINDING_KINDS = [
+  "idp_user_missing", "idp_user_inactive", "idp_user_unknown", "idp_attribute_drift", "idp_member_missing", "idp_member_stale", "idp_group_missing",
+] as const;
+
 /** Every kind of finding a reconcile run reports, in the order the summary lists them. */
-export const FINDING_KINDS = ["mapping_drift", "stale_membership", "expired_pending_membership", "stale_team", "broken_invariant"] as const;
+export const FINDING_KINDS = [...LOCAL_FINDING_KINDS, ...IDP_FINDING_KINDS] as const;
+
+export type IdpFindingKind = (typeof IDP_FINDING_KINDS)[number];
 
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
@@ -13,7 +23,9 @@ export type FindingSubject =
   | { type: "membership"; team_id: string; user_id: string }
   | { type: "pending_membership"; id: string; team_id: string; member_value: string }
   | { type: "team"; id: string }
-  | { type: "email"; email: string };
+  | { type: "email"; email: string }
+  | { type: "idp_user"; idp_id: string; user_name: string | null }
+  | { type: "idp_group"; idp_id: string; name: string };
 
 /** The fix a repair run applies; stale teams and broken invariants have none (reported only). */
 export type RepairAction =
@@ -21,7 +33,14 @@ export type RepairAction =
   | "stamp_mapping_version"
   | "delete_membership"
   | "suspend_membership"
-  | "delete_pending_membership";
+  | "delete_pending_membership"
+  | "provision_user"
+  | "reactivate_user"
+  | "deactivate_user"
+  | "update_user_attributes"
+  | "add_team_members"
+  | "remove_team_members"
+  | "delete_team";
 
 /** What happened when a repair run tried a finding's fix. */
 export type RepairOutcome = "repaired" | "unchanged" | "failed";
@@ -36,6 +55,8 @@ export type Finding = {
   expected: Record<string, unknown>;
   /** The fix a repair run applies, or null when the finding is reported only. */
   action: RepairAction | null;
+  /** IdP findings: the IdP's value (`stored` is ours, `expected` what the repair writes). */
+  idp?: Record<string, unknown> | null;
   /** Set by a repair run on the findings it keeps. */
   repair?: { outcome: RepairOutcome; error?: string };
 };

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Starts `npm start` with no DATABASE_URL (embedded PGlite), walks the README's curl lines
-# (org → endpoint → SCIM token → SCIM calls: lookup, create, lookup), then sends SIGTERM and
-# expects a clean exit.
+# Starts what `npm start` runs (bin/rollcall.js serve: the sources through tsx outside production)
+# with no DATABASE_URL (embedded PGlite), walks the README's curl lines (org → endpoint → SCIM
+# token → SCIM calls: lookup, create, lookup), then sends SIGTERM and expects a clean exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=$(mktemp -d)
 port=${SMOKE_PORT:-18089}
 log="$data/server.log"
-ROLLCALL_DATA_DIR="$data" PORT=$port DATABASE_URL= ROLLCALL_ADMIN_KEY= node --import tsx server/cli.ts serve >"$log" 2>&1 &
+ROLLCALL_DATA_DIR="$data" PORT=$port DATABASE_URL= ROLLCALL_ADMIN_KEY= node bin/rollcall.js serve >"$log" 2>&1 &
 pid=$!
 trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 1 60); do curl -fs "localhost:$port/readyz" >/dev/null 2>&1 && break; sleep 1; done
+for _ in $(seq 1 120); do curl -fs "localhost:$port/readyz" >/dev/null 2>&1 && break; sleep 1; done
 curl -fsS "localhost:$port/readyz"; echo
 key=$(grep -o 'ROLLCALL_ADMIN_KEY=[^ ]*' "$log" | head -n 1 | cut -d= -f2)
 [ -n "$key" ] || { echo "no generated admin key printed"; cat "$log"; exit 1; }

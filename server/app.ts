@@ -10,9 +10,12 @@ import { buildAdminRouter } from "./admin/routes.ts";
 import { buildMappingRouter } from "./admin/mappingRoutes.ts";
 import { buildReadModelRouter } from "./admin/readModelRoutes.ts";
 import { buildReconcileRouter } from "./admin/reconcileRoutes.ts";
+import { buildDirectoryRouter } from "./admin/directoryRoutes.ts";
 import { buildWebhookRouter } from "./admin/webhookRoutes.ts";
 import { buildOpsRouter } from "./opsRoutes.ts";
 import { buildScimRouter } from "./scim/routes.ts";
+import { buildPortal } from "./portal/router.ts";
+import { buildPortalAdminRouter } from "./portal/adminRoutes.ts";
 import type { Next } from "koa";
 import type { AppContext } from "./context.ts";
 import { AppError } from "./errors.ts";
@@ -59,6 +62,7 @@ export function buildApp(deps: AppDeps): Koa<AppState> {
   app.use(under("/scim", scimInstrumentation(deps.metrics, deps.requestLog, deps.clock)));
   app.use(errorHandler());
   app.use(canonicalPrefixCase(["/v1", "/scim/v2"]));
+  app.use(under("/portal", buildPortal(deps)));
   app.use(ops.routes());
   app.use(under("/v1", adminAuth(deps.adminKey)));
   // Bodies are read only once the caller is authenticated (the SCIM router reads its own after scimAuth).
@@ -68,6 +72,8 @@ export function buildApp(deps: AppDeps): Koa<AppState> {
   app.use(buildMappingRouter(deps).routes());
   app.use(buildReadModelRouter(deps).routes());
   app.use(buildReconcileRouter(deps).routes());
+  app.use(buildPortalAdminRouter(deps).routes());
+  app.use(buildDirectoryRouter(deps).routes());
   app.use(admin.allowedMethods({ throw: true, notImplemented: unsupportedMethod }));
   app.use(scim.routes());
   app.use(scim.allowedMethods({ throw: true, notImplemented: unsupportedMethod }));

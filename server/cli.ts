@@ -6,15 +6,22 @@ import { startService, type WorkerFactory } from "./main.ts";
 import { workerFactories } from "./workers.ts";
 import { reconcileOnce, parseReconcileArgs } from "../reconciler/command.ts";
 import { reconcilerWorker } from "../reconciler/scheduler.ts";
+import { rotateEncryptionKey } from "./crypto/rotateCommand.ts";
+import { retentionWorker } from "./retention/retentionWorker.ts";
 
 const USAGE = `usage: rollcall <command>
   serve                 HTTP server (+ webhook dispatcher and reconciler schedule unless disabled)
   migrate [--down]      apply pending migrations (or undo the last one) and exit
+  rotate-encryption-key re-seal every stored secret (directory credentials, webhook secrets) with
+                        ROLLCALL_ENCRYPTION_KEY, reading old values with ROLLCALL_ENCRYPTION_KEYS_PREVIOUS;
+                        in embedded mode, generate a new key under ROLLCALL_DATA_DIR first
   dispatch              webhook dispatcher only
-  reconcile [--once] [--org ID] [--repair]
+  reconcile [--once] [--org ID] [--repair] [--source local|idp|all] [--force]
                         reconciler only: on ROLLCALL_RECONCILE_CRON, or one pass that prints a summary
                         and exits (--once); --org limits it to one organization (id or slug),
-                        --repair fixes what it can instead of only reporting`;
+                        --repair fixes what it can instead of only reporting, --source idp compares
+                        with the IdPs' own directories only (default: all when one is configured),
+                        --force repairs past the blast-radius guard`;
 
 /** Runs a long-lived service until SIGTERM/SIGINT, then drains and exits. */
 async function runUntilSignalled(start: () => ReturnType<typeof startService>): Promise<void> {
@@ -65,7 +72,7 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = await reconcileOnce(config, logger, args, (line) => process.stdout.write(`${line}\n`));
         return;
       }
-      const workers = [reconcilerWorker({ cron: config.reconcileCron, organizationId: args.organizationId, repair: args.repair })];
+      const workers = [reconcilerWorker({ cron: config.reconcileCron, organizationId: args.organizationId, repair: args.repair, source: args.source }), retentionWorker(config.retention)];
       // As for dispatch: the reconciler's metrics (last success, drift) are only scrapeable if it serves.
       await runUntilSignalled(() => startService({ config, logger, serve: config.enable.server, workers }));
       return;
@@ -79,6 +86,10 @@ async function main(argv: string[]): Promise<void> {
       } finally {
         await db.close();
       }
+      return;
+    }
+    case "rotate-encryption-key": {
+      process.exitCode = await rotateEncryptionKey(config, logger, (line) => process.stdout.write(`${line}\n`));
       return;
     }
     default:

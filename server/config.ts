@@ -15,6 +15,12 @@ const booleanFromEnv = z
 const integerFromEnv = (min: number, max: number) =>
   z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(min).max(max);
 
+/** Whether a string is base64 (standard or url-safe) of exactly 32 bytes. */
+function isKey32(value: string): boolean {
+  const trimmed = value.trim();
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed) && Buffer.from(trimmed.replace(/-/g, "+").replace(/_/g, "/"), "base64").length === 32;
+}
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: integerFromEnv(0, 65535).default(8080),
@@ -53,8 +59,25 @@ const envSchema = z.object({
   ROLLCALL_RECONCILE_CRON: z.string().min(1).default("*/15 * * * *"),
   ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS: booleanFromEnv.optional(),
   ROLLCALL_WEBHOOK_TIMEOUT_MS: integerFromEnv(100, 120_000).default(10_000),
+  ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY: integerFromEnv(1, 1_000).default(64),
+  ROLLCALL_WEBHOOK_CIRCUIT_FAILURES: integerFromEnv(1, 1_000).default(5),
+  ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS: integerFromEnv(0, 24 * 365).default(72),
   ROLLCALL_METRICS_ORG_LABEL: booleanFromEnv.default(false),
   ROLLCALL_TENANT_CACHE_TTL_MS: integerFromEnv(0, 3_600_000).default(30_000),
+  ROLLCALL_ENCRYPTION_KEY: z.string().refine(isKey32, "must be base64 of exactly 32 bytes (openssl rand -base64 32)").optional(),
+  ROLLCALL_ENCRYPTION_KEYS_PREVIOUS: z
+    .string()
+    .refine((v) => v.split(",").every((k) => isKey32(k)), "must be a comma-separated list of base64 32-byte keys")
+    .optional(),
+  ROLLCALL_DIRECTORY_RATE_LIMIT_SHARE: z.coerce.number({ message: "must be a number" }).gt(0).max(1).default(0.5),
+  ROLLCALL_DIRECTORY_TIMEOUT_MS: integerFromEnv(100, 600_000).default(30_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+  ROLLCALL_RATE_LIMIT_REDIS_FAILURE: z.enum(["open", "closed"], { message: "must be open or closed" }).default("open"),
+  ROLLCALL_REDIS_COMMAND_TIMEOUT_MS: integerFromEnv(10, 10_000).default(250),
+  ROLLCALL_REQUEST_LOG_RETENTION_DAYS: integerFromEnv(0, 3650).default(30),
+  ROLLCALL_EVENT_RETENTION_DAYS: integerFromEnv(0, 3650).default(30),
+  ROLLCALL_DELIVERY_ATTEMPT_RETENTION_DAYS: integerFromEnv(0, 3650).default(30),
+  ROLLCALL_RETENTION_CRON: z.string().min(1).default("23 * * * *"),
 });
 
 /** What one SCIM request may carry; each refusal names the limit and its variable (README "Configuration"). */
@@ -95,10 +118,27 @@ export type Config = {
   shutdownGraceMs: number;
   enable: { server: boolean; dispatcher: boolean; reconciler: boolean };
   reconcileCron: string;
-  webhooks: { allowPrivateUrls: boolean; timeoutMs: number };
+  webhooks: {
+    allowPrivateUrls: boolean;
+    timeoutMs: number;
+    /** Requests in flight at once to one healthy, fast endpoint, per dispatcher (a failing one gets 1, a new or slow one 4). */
+    endpointConcurrency: number;
+    /** Consecutive failed attempts that back an endpoint off as a whole (its circuit opens). */
+    circuitFailureThreshold: number;
+    /** A failure streak this long disables the endpoint (0 = never); see server/webhooks/circuitBreaker.ts. */
+    disableAfterMs: number;
+  };
   metricsOrgLabel: boolean;
   /** How long a token lookup may be reused (0 = look up on every request); see server/auth/tenantCache.ts. */
   tenantCacheTtlMs: number;
+  /** Secrets at rest (server/crypto/): the current key and older keys still accepted for reading. */
+  encryption: { key: string | undefined; previousKeys: string[] };
+  /** Directory connectors: the share of an IdP's rate limit Rollcall may use, and the request timeout. */
+  directory: { rateLimitShare: number; timeoutMs: number };
+  /** Shared SCIM rate limits (server/middleware/redisRateLimiter.ts); without a URL each process limits alone. */
+  redis: { url: string | undefined; onFailure: "open" | "closed"; commandTimeoutMs: number };
+  /** Days kept before the retention job deletes (0 = keep forever); see server/retention/. */
+  retention: { requestLogDays: number; eventDays: number; deliveryAttemptDays: number; cron: string };
 };
 
 /** Reads and validates the environment; the only place in Rollcall that touches process.env. */
@@ -111,6 +151,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.NODE_ENV === "production" && !e.ROLLCALL_ADMIN_KEY) {
     throw new ConfigError(["ROLLCALL_ADMIN_KEY: is required when NODE_ENV=production"]);
+  }
+  if (e.NODE_ENV === "production" && !e.ROLLCALL_ENCRYPTION_KEY) {
+    throw new ConfigError(["ROLLCALL_ENCRYPTION_KEY: is required when NODE_ENV=production (base64 of 32 random bytes: openssl rand -base64 32)"]);
   }
   if (e.NODE_ENV === "production" && !e.DATABASE_URL) {
     throw new ConfigError(["DATABASE_URL: is required when NODE_ENV=production (the embedded database is for development)"]);
@@ -160,8 +203,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: {
       allowPrivateUrls: e.ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS ?? e.NODE_ENV !== "production",
       timeoutMs: e.ROLLCALL_WEBHOOK_TIMEOUT_MS,
+      endpointConcurrency: e.ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY,
+      circuitFailureThreshold: e.ROLLCALL_WEBHOOK_CIRCUIT_FAILURES,
+      disableAfterMs: e.ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000,
     },
     metricsOrgLabel: e.ROLLCALL_METRICS_ORG_LABEL,
     tenantCacheTtlMs: e.ROLLCALL_TENANT_CACHE_TTL_MS,
+    encryption: {
+      key: e.ROLLCALL_ENCRYPTION_KEY,
+      previousKeys: (e.ROLLCALL_ENCRYPTION_KEYS_PREVIOUS ?? "").split(",").map((k) => k.trim()).filter((k) => k.length > 0),
+    },
+    directory: { rateLimitShare: e.ROLLCALL_DIRECTORY_RATE_LIMIT_SHARE, timeoutMs: e.ROLLCALL_DIRECTORY_TIMEOUT_MS },
+    redis: { url: e.REDIS_URL, onFailure: e.ROLLCALL_RATE_LIMIT_REDIS_FAILURE, commandTimeoutMs: e.ROLLCALL_REDIS_COMMAND_TIMEOUT_MS },
+    retention: {
+      requestLogDays: e.ROLLCALL_REQUEST_LOG_RETENTION_DAYS,
+      eventDays: e.ROLLCALL_EVENT_RETENTION_DAYS,
+      deliveryAttemptDays: e.ROLLCALL_DELIVERY_ATTEMPT_RETENTION_DAYS,
+      cron: e.ROLLCALL_RETENTION_CRON,
+    },
   };
 }

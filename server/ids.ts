@@ -3,7 +3,7 @@ import { monotonicFactory } from "ulid";
 
 /** Prefixes of every id Rollcall hands out (SPEC: prefixed ULIDs). */
 export type IdPrefix =
-  | "org" | "conn" | "scimt" | "user" | "team" | "whep" | "msg" | "whdl" | "wha" | "map" | "run" | "audit" | "req" | "pm";
+  | "org" | "conn" | "scimt" | "user" | "team" | "whep" | "msg" | "whdl" | "wha" | "map" | "run" | "audit" | "req" | "pm" | "ps" | "dir";
 
 /**
  * ulid's default PRNG asks the OS for one byte per character (16 calls per id), which showed up at

@@ -18,6 +18,14 @@ const REDACTED_PATHS = [
   "*.password",
   "body",
   "*.body",
+  "credentials",
+  "*.credentials",
+  "api_token",
+  "*.api_token",
+  "private_key",
+  "*.private_key",
+  "client_secret",
+  "*.client_secret",
 ];
 
 /** Creates the process logger (JSON lines on stdout, or on the given stream). */

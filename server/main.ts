@@ -9,10 +9,14 @@ import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { defineModels } from "./models/index.ts";
 import { buildApp } from "./app.ts";
-import { TokenBucketLimiter } from "./middleware/rateLimiter.ts";
+import { createRateLimiter } from "./middleware/redisRateLimiter.ts";
 import { BatchedScimRequestLog } from "./scim/requestLog.ts";
 import { resolveAdminKey } from "./adminKey.ts";
+import { resolveEncryptionKeys } from "./crypto/encryptionKey.ts";
+import { attachKeyRing } from "./crypto/secretBox.ts";
+import { resealSecrets } from "./crypto/resealSecrets.ts";
 import type { AppDeps } from "./deps.ts";
+import type { RateLimiter } from "./middleware/rateLimiter.ts";
 import { TenantCache } from "./auth/tenantCache.ts";
 import { followTenantChanges } from "./auth/tenantChangeFeed.ts";
 
@@ -31,6 +35,7 @@ export type StartOptions = {
   database?: Database;
   serve?: boolean;
   workers?: WorkerFactory[];
+  rateLimiter?: RateLimiter;
   print?: (line: string) => void;
 };
 
@@ -56,14 +61,21 @@ export async function startService(options: StartOptions): Promise<Service> {
   if (admin.generated) {
     print(`Generated an admin key (stored in ${admin.file}); it is shown only this once:\n  ROLLCALL_ADMIN_KEY=${admin.key}`);
   }
+  const encryption = await resolveEncryptionKeys(config);
+  if (encryption.generated) print(`Generated an encryption key for secrets at rest (stored in ${encryption.file}); back it up with the database.`);
+  attachKeyRing(db.sequelize, encryption.ring);
+  // Webhook secrets stored before encryption existed, or sealed with a key since rotated out.
+  const resealed = await resealSecrets(db.sequelize, encryption.ring, "plaintext");
+  if (Object.values(resealed).some((n) => n > 0)) logger.info({ resealed }, "sealed stored secrets with the current encryption key");
+  const metrics = options.metrics ?? createMetrics();
   const deps: AppDeps = {
     config,
     db,
     models: defineModels(db.sequelize),
     logger,
-    metrics: options.metrics ?? createMetrics(),
+    metrics,
     clock: options.clock ?? systemClock,
-    rateLimiter: new TokenBucketLimiter(),
+    rateLimiter: options.rateLimiter ?? (await createRateLimiter(config.redis, logger, metrics)),
     requestLog: new BatchedScimRequestLog(db.sequelize, logger),
     tenantCache: new TenantCache({ ttlMs: config.tenantCacheTtlMs, maxEntries: 10_000 }),
     adminKey: admin.key,
@@ -106,6 +118,7 @@ export async function startService(options: StartOptions): Promise<Service> {
         await Promise.all(workers.map((w) => w.stop()));
         await tenantFeed?.close();
         await deps.requestLog.close();
+        await deps.rateLimiter.close?.();
         if (!options.database) await db.close();
         logger.info("rollcall stopped");
       })();

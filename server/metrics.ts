@@ -74,6 +74,27 @@ function declareMetrics(registers: Registry[]) {
       help: "Webhook deliveries waiting to be delivered (pending or retrying).",
       registers,
     }),
+    webhookCircuitTransitions: new Counter({
+      name: "rollcall_webhook_circuit_transitions_total",
+      help: "Webhook endpoint circuit breaker transitions (opened, reopened, closed, disabled).",
+      labelNames: ["transition"] as const,
+      registers,
+    }),
+    webhookEndpointsDisabled: new Counter({
+      name: "rollcall_webhook_endpoints_disabled_total",
+      help: "Webhook endpoints disabled by the dispatcher after failing for ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS.",
+      registers,
+    }),
+    webhookEndpointsDisabledNow: new Gauge({
+      name: "rollcall_webhook_endpoints_disabled",
+      help: "Webhook endpoints disabled by the circuit breaker and not enabled again or deleted since (from the database).",
+      registers,
+    }),
+    webhookEndpointsBackingOff: new Gauge({
+      name: "rollcall_webhook_endpoints_backing_off",
+      help: "Webhook endpoints whose circuit is open (backed off as a whole, probed one request at a time).",
+      registers,
+    }),
     reconcilerRuns: new Counter({
       name: "rollcall_reconciler_runs_total",
       help: "Reconciler runs per organization, by outcome (succeeded, failed, skipped).",
@@ -94,6 +115,43 @@ function declareMetrics(registers: Registry[]) {
     rateLimited: new Counter({
       name: "rollcall_rate_limited_total",
       help: "SCIM requests refused with 429 by the per-token rate limit.",
+      registers,
+    }),
+    directoryRequests: new Counter({
+      name: "rollcall_directory_requests_total",
+      help: "Requests to IdP directory APIs by provider and HTTP status (error = no answer).",
+      labelNames: ["provider", "status"] as const,
+      registers,
+    }),
+    directoryPullDuration: new Histogram({
+      name: "rollcall_directory_pull_duration_seconds",
+      help: "Duration of one directory pull and diff, by provider, mode (full/incremental) and outcome.",
+      labelNames: ["provider", "mode", "outcome"] as const,
+      buckets: [0.5, 1, 5, 15, 30, 60, 120, 300, 900, 1800],
+      registers,
+    }),
+    directoryLastSuccess: new Gauge({
+      name: "rollcall_directory_last_success_timestamp_seconds",
+      help: "Unix time of the last directory pull that succeeded, by provider.",
+      labelNames: ["provider"] as const,
+      registers,
+    }),
+    directoryFindings: new Counter({
+      name: "rollcall_directory_findings_total",
+      help: "IdP findings (idp_* kinds) found by directory pulls, by kind.",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+    rateLimitBackendErrors: new Counter({
+      name: "rollcall_rate_limit_backend_errors_total",
+      help: "SCIM rate-limit checks Redis could not answer, by what the request got instead (local = limited by this process alone, refused = 429).",
+      labelNames: ["fallback"] as const,
+      registers,
+    }),
+    retentionDeletedRows: new Counter({
+      name: "rollcall_retention_deleted_rows_total",
+      help: "Rows deleted by the retention job, by table.",
+      labelNames: ["table"] as const,
       registers,
     }),
   };

@@ -90,6 +90,11 @@ for its role. Numbers go through int64 because Helm reads values as float64, whi
     secretKeyRef:
       name: {{ include "rollcall.secretName" . }}
       key: {{ .Values.existingSecretKeys.adminKey }}
+- name: ROLLCALL_ENCRYPTION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "rollcall.secretName" . }}
+      key: {{ .Values.existingSecretKeys.encryptionKey | default "ROLLCALL_ENCRYPTION_KEY" }}
 - name: DATABASE_POOL_MAX
   value: {{ .Values.database.poolMax | int64 | quote }}
 - name: DATABASE_STATEMENT_TIMEOUT_MS
@@ -102,6 +107,14 @@ for its role. Numbers go through int64 because Helm reads values as float64, whi
   value: {{ .Values.metrics.organizationLabel | quote }}
 - name: ROLLCALL_RECONCILE_CRON
   value: {{ .Values.reconciler.schedule | quote }}
+- name: ROLLCALL_REQUEST_LOG_RETENTION_DAYS
+  value: {{ .Values.retention.requestLogDays | int64 | quote }}
+- name: ROLLCALL_EVENT_RETENTION_DAYS
+  value: {{ .Values.retention.eventDays | int64 | quote }}
+- name: ROLLCALL_DELIVERY_ATTEMPT_RETENTION_DAYS
+  value: {{ .Values.retention.deliveryAttemptDays | int64 | quote }}
+- name: ROLLCALL_RETENTION_CRON
+  value: {{ .Values.retention.schedule | quote }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
@@ -133,17 +146,6 @@ affinity:
 {{- end }}
 {{- end }}
 
-{{/* The writable /tmp every Rollcall container needs (the root filesystem is read-only). */}}
-{{- define "rollcall.tmpVolume" -}}
-- name: tmp
-  {{- with .Values.tmpVolume.sizeLimit }}
-  emptyDir:
-    sizeLimit: {{ . }}
-  {{- else }}
-  emptyDir: {}
-  {{- end }}
-{{- end }}
-
 {{/*
 Pod annotations: the given extra annotations plus a checksum of the chart's Secret, so pods restart
 when it changes (an existingSecret is not tracked). Call with (list $root $extraAnnotations).
@@ -158,5 +160,29 @@ when it changes (an existingSecret is not tracked). Call with (list $root $extra
 {{- with $annotations -}}
 annotations:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding REDIS_URL: redis.existingSecret, else the one the chart creates from redis.url. */}}
+{{- define "rollcall.redisSecretName" -}}
+{{- default (printf "%s-redis" (include "rollcall.fullname" .)) .Values.redis.existingSecret }}
+{{- end }}
+
+{{/*
+REDIS_URL and the rate limiter's Redis settings, for the workloads that serve SCIM (the server).
+Not in the migration Job: it runs before ordinary resources such as the Redis Secret exist, and
+does not need Redis.
+*/}}
+{{- define "rollcall.redisEnv" -}}
+{{- if or .Values.redis.url .Values.redis.existingSecret }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "rollcall.redisSecretName" . }}
+      key: {{ .Values.redis.existingSecretKey }}
+- name: ROLLCALL_RATE_LIMIT_REDIS_FAILURE
+  value: {{ .Values.redis.failureMode | quote }}
+- name: ROLLCALL_REDIS_COMMAND_TIMEOUT_MS
+  value: {{ .Values.redis.commandTimeoutMs | int64 | quote }}
 {{- end }}
 {{- end }}

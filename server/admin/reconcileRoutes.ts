@@ -6,6 +6,10 @@ import { reconcileOrganization, DEFAULT_STALE_TEAM_DAYS } from "../../reconciler
 import { presentRun } from "../../reconciler/runPresenter.ts";
 import { findRun, listRuns, repairSetting } from "../../reconciler/runStore.ts";
 import { FINDING_KINDS } from "../../reconciler/types.ts";
+import { reconcileDepsFrom } from "../../reconciler/deps.ts";
+import { BlastRadiusError } from "../../reconciler/directory/guard.ts";
+import { directoriesOf } from "../../reconciler/directory/store.ts";
+import { DirectoryAuthError, DirectoryRequestError } from "../../reconciler/directory/connectors/types.ts";
 import { listQuery } from "./schemas.ts";
 import { presentList } from "./presenters.ts";
 import { resolveOrgParam, type OrgState } from "./orgParam.ts";
@@ -14,6 +18,9 @@ const reconcileBody = z.strictObject({
   repair: z.boolean().optional(),
   stale_team_days: z.number().int("must be a whole number of days").min(1).max(3650).optional(),
   kinds: z.array(z.enum(FINDING_KINDS)).min(1, "name at least one kind").optional(),
+  source: z.enum(["local", "idp", "all"]).optional(),
+  force: z.boolean().optional(),
+  directory_mode: z.enum(["full", "incremental", "auto"]).optional(),
 });
 
 /** Reconcile runs of an organization: start one now (report or repair), list them, read one with its findings. */
@@ -25,19 +32,31 @@ export function buildReconcileRouter(deps: AppDeps): Router<OrgState> {
   router.post("/reconcile", async (ctx) => {
     const body = reconcileBody.parse(ctx.state.body ?? {});
     const organizationId = ctx.state.organizationId;
-    const result = await reconcileOrganization(
-      { sequelize, logger: ctx.state.log, metrics: deps.metrics, clock: deps.clock },
-      {
-        organizationId,
-        repair: body.repair ?? (await repairSetting(sequelize, organizationId)),
-        trigger: "api",
-        kinds: body.kinds,
-        staleTeamDays: body.stale_team_days ?? DEFAULT_STALE_TEAM_DAYS,
-      },
-    );
+    if (body.source === "idp" && (await directoriesOf(sequelize, organizationId)).length === 0) {
+      throw new AppError(409, "directory_not_configured", "source \"idp\" needs a directory: PUT …/enterprise_connections/:id/directory first.");
+    }
+    const result = await reconcileOrganization(reconcileDepsFrom(deps, ctx.state.log), {
+      organizationId,
+      repair: body.repair ?? (await repairSetting(sequelize, organizationId)),
+      trigger: "api",
+      kinds: body.kinds,
+      staleTeamDays: body.stale_team_days ?? DEFAULT_STALE_TEAM_DAYS,
+      source: body.source,
+      force: body.force,
+      // A run asked for by hand is a full pass unless it says otherwise; the schedule alternates.
+      directoryMode: body.directory_mode ?? "full",
+    });
     if (result.skipped) {
       throw new AppError(409, "reconcile_in_progress", result.run.error ?? "Another reconcile run of this organization is in progress; try again when it ends.", {
         meta: { run_id: result.run.id, reason: result.skipped },
+      });
+    }
+    if (result.crashed instanceof BlastRadiusError) {
+      throw new AppError(409, "blast_radius_exceeded", result.crashed.message, { meta: { run_id: result.run.id, ...result.crashed.radius } });
+    }
+    if (result.crashed instanceof DirectoryAuthError || result.crashed instanceof DirectoryRequestError) {
+      throw new AppError(502, "directory_pull_failed", `${result.crashed.message.replace(/\.?$/, ".")} Nothing was changed; the run is recorded as ${result.run.id}.`, {
+        meta: { run_id: result.run.id, provider: result.crashed.provider, status: result.crashed.status },
       });
     }
     if (result.crashed) {

@@ -1,6 +1,7 @@
 import { ms } from "./presenters.ts";
 import type { WebhookEndpointRow } from "../webhooks/endpoints.ts";
 import type { AttemptView, DeliveryView } from "../webhooks/deliveries.ts";
+import { PARKED_UNTIL } from "../webhooks/outbox.ts";
 
 /**
  * A webhook endpoint as the admin API shows it. The signing secret is included where an admin
@@ -15,6 +16,10 @@ export function presentWebhookEndpoint(row: WebhookEndpointRow, options: { withS
     url: row.url,
     events: row.events,
     enabled: row.enabled,
+    disabled_reason: row.disabled_reason,
+    circuit_state: row.circuit_open_until === null ? ("closed" as const) : ("open" as const),
+    consecutive_failures: row.consecutive_failures,
+    failing_since: ms(row.failing_since),
     ...(options.withSecret ? { secret: row.secret } : {}),
     created_at: ms(row.created_at),
     updated_at: ms(row.updated_at),
@@ -46,7 +51,8 @@ export function presentWebhookDelivery(delivery: DeliveryView) {
     subject_id: delivery.subject_id,
     status: delivery.status,
     attempt_count: delivery.attempt_count,
-    next_attempt_at: delivery.status === "pending" ? ms(delivery.next_attempt_at) : null,
+    // A parked delivery waits for its endpoint (circuit open or disabled), not for a time of its own.
+    next_attempt_at: delivery.status === "pending" && delivery.next_attempt_at.getTime() < PARKED_UNTIL.getTime() ? ms(delivery.next_attempt_at) : null,
     last_attempt_at: ms(delivery.last_attempt_at),
     completed_at: ms(delivery.completed_at),
     created_at: ms(delivery.created_at),

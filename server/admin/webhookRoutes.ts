@@ -2,10 +2,10 @@ import Router from "@koa/router";
 import type { AppState } from "../context.ts";
 import type { AppDeps } from "../deps.ts";
 import { findOrganization } from "../commands/organizations.ts";
-import { createEndpoint, deleteEndpoint, findEndpoint, listEndpoints } from "../webhooks/endpoints.ts";
+import { createEndpoint, deleteEndpoint, findEndpoint, listEndpoints, updateEndpoint } from "../webhooks/endpoints.ts";
 import { findDelivery, listDeliveries, retryDelivery } from "../webhooks/deliveries.ts";
 import { listQuery } from "./schemas.ts";
-import { createWebhookEndpointBody, webhookDeliveriesQuery } from "./webhookSchemas.ts";
+import { createWebhookEndpointBody, updateWebhookEndpointBody, webhookDeliveriesQuery } from "./webhookSchemas.ts";
 import { presentList } from "./presenters.ts";
 import { presentWebhookDelivery, presentWebhookEndpoint } from "./webhookPresenters.ts";
 
@@ -42,6 +42,12 @@ export function buildWebhookRouter(deps: AppDeps): Router<AdminState> {
   router.get("/organizations/:org/webhook_endpoints/:id", async (ctx) => {
     const row = await findEndpoint(sequelize, ctx.state.organizationId, ctx.params.id!);
     ctx.body = presentWebhookEndpoint(row, { withSecret: true });
+  });
+
+  router.patch("/organizations/:org/webhook_endpoints/:id", async (ctx) => {
+    const changes = updateWebhookEndpointBody.parse(ctx.state.body ?? {});
+    const props = { organizationId: ctx.state.organizationId, id: ctx.params.id!, changes, allowPrivateUrls: config.webhooks.allowPrivateUrls };
+    ctx.body = presentWebhookEndpoint(await updateEndpoint(sequelize, props, clock.now()), { withSecret: false });
   });
 
   router.delete("/organizations/:org/webhook_endpoints/:id", async (ctx) => {

@@ -20,6 +20,17 @@ export const createWebhookEndpointBody = z.strictObject({
   events: z.array(eventType).max(WEBHOOK_EVENT_TYPES.length * 2, "lists too many event types").default([]),
 });
 
+/** PATCH …/webhook_endpoints/:id: any of url, events, enabled (SPEC "Events API and SCIM standards"). */
+export const updateWebhookEndpointBody = z
+  .strictObject({
+    url: webhookUrl.optional(),
+    events: z.array(eventType).max(WEBHOOK_EVENT_TYPES.length * 2, "lists too many event types").optional(),
+    enabled: z.boolean({ message: "must be true or false" }).optional(),
+  })
+  .refine((body) => body.url !== undefined || body.events !== undefined || body.enabled !== undefined, {
+    message: "must change at least one of url, events, enabled",
+  });
+
 /** GET …/webhook_deliveries: keyset page plus status and endpoint filters. */
 export const webhookDeliveriesQuery = listQuery.extend({
   status: z.enum(["pending", "succeeded", "failed"]).optional(),

@@ -1,14 +1,14 @@
 import type { OutboxEvent } from "../webhooks/eventPayload.ts";
 
 /** Who made a change: an IdP's SCIM token, the admin API, a reconcile run, or Rollcall itself. */
-export type Actor = { type: "scim_token" | "admin" | "reconciler" | "system"; id: string | null };
+export type Actor = { type: "scim_token" | "admin" | "reconciler" | "system" | "portal_session"; id: string | null };
 
 /** One audit_log row. */
 export type AuditEntry = {
   organizationId: string;
   actor: Actor;
   action: string;
-  subjectType: "user" | "team" | "attribute_mapping" | "webhook_endpoint" | "organization";
+  subjectType: "user" | "team" | "attribute_mapping" | "webhook_endpoint" | "organization" | "scim_token" | "webhook_delivery" | "reconcile_run" | "portal_session";
   subjectId: string;
   changes?: Record<string, unknown>;
 };

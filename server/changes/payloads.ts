@@ -112,3 +112,24 @@ export function auditedOnly(by: ChangeAuthor, entry: Pick<AuditEntry, "action" |
 export function driftDetected(organizationId: string, run: { id: string }, data: { reconcile_run: unknown; findings_sample: unknown[] }): Change {
   return { event: { organizationId, type: "reconciler.drift_detected", subjectId: run.id, data } };
 }
+
+/** The dispatcher gave up on a failing endpoint and disabled it: announced (webhookEndpoint.disabled) and audited. */
+export function webhookEndpointDisabled(
+  by: ChangeAuthor,
+  endpoint: { id: string; url: string; consecutive_failures: number; failing_since: number | null },
+): Change {
+  return {
+    event: {
+      organizationId: by.organizationId,
+      type: "webhookEndpoint.disabled",
+      subjectId: endpoint.id,
+      data: { webhook_endpoint: { id: endpoint.id, object: "webhook_endpoint", url: endpoint.url, enabled: false, disabled_reason: "failing", consecutive_failures: endpoint.consecutive_failures, failing_since: endpoint.failing_since } },
+    },
+    audit: audited(by, {
+      action: "webhook_endpoint.disabled",
+      subjectType: "webhook_endpoint",
+      subjectId: endpoint.id,
+      changes: { enabled: false, disabled_reason: "failing", failing_since: endpoint.failing_since },
+    }),
+  };
+}

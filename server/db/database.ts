@@ -17,14 +17,20 @@ export type Database = {
 pg.types.setTypeParser(20, (value: string) => Number.parseInt(value, 10));
 
 /** Builds a Sequelize instance for a postgres:// URL with the configured pool. */
-export function createSequelize(url: string, config: Config, logger: Logger, poolMax = config.pool.max): Sequelize {
+export function createSequelize(url: string, config: Config, logger: Logger, poolMax = config.pool.max, keepConnections = false): Sequelize {
+  // PGlite is one session behind its socket: a reconnect finds the statements the dropped
+  // connection prepared, which the new driver connection does not know (42P05 on its next
+  // prepare, answered as 500). So the embedded pool never lets its connection go idle.
+  const pool = keepConnections
+    ? { max: poolMax, min: poolMax, acquire: config.pool.acquireMs, idle: 2_147_483_647, evict: 2_147_483_647 }
+    : { max: poolMax, min: Math.min(config.pool.min, poolMax), acquire: config.pool.acquireMs, idle: 10_000 };
   const sequelize = new Sequelize(url, {
     dialect: "postgres",
     dialectModule: pg,
     // A logging callback costs on every query even when it logs nothing: only install it for trace.
     logging: logger.isLevelEnabled("trace") ? (sql: string) => logger.trace({ sql: sql.slice(0, 500) }, "sql") : false,
     benchmark: false,
-    pool: { max: poolMax, min: Math.min(config.pool.min, poolMax), acquire: config.pool.acquireMs, idle: 10_000 },
+    pool,
     dialectOptions: {
       statement_timeout: config.statementTimeoutMs || undefined,
       application_name: "rollcall",
@@ -53,7 +59,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   await socketServer.start();
   const url = `postgres://postgres@${socketServer.getServerConn()}/postgres`;
   logger.info({ dataDir }, "embedded database started");
-  const sequelize = createSequelize(url, config, logger, 1);
+  const sequelize = createSequelize(url, config, logger, 1, true);
   // Every socket connection to PGlite talks to its one backend session, which outlives the
   // connection: statements a previous pooled connection prepared (server/models/sql.ts) are still
   // there, while the new driver connection knows none of them, so preparing one again would fail

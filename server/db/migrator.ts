@@ -14,7 +14,15 @@ type MigrationModule = {
 };
 
 const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../migrations");
-const MIGRATION_FILE = /^\d{14}-[a-z0-9-]+\.ts$/;
+/** Sources under tsx, compiled .js under dist/ (npm run build); never both in one directory. */
+const MIGRATION_FILE = /^\d{14}-[a-z0-9-]+\.(ts|js)$/;
+
+/**
+ * The name a migration is recorded under in SequelizeMeta. Databases migrated from the sources
+ * recorded `….ts`; the compiled build must see those as applied, so a compiled file keeps its
+ * source's name.
+ */
+const migrationName = (file: string) => file.replace(/\.js$/, ".ts");
 
 /** Builds an umzug migrator over migrations/; each migration runs in its own transaction. */
 export async function createMigrator(sequelize: Sequelize, logger: Logger) {
@@ -25,7 +33,7 @@ export async function createMigrator(sequelize: Sequelize, logger: Logger) {
     sequelize.transaction((transaction) => step({ context: (sql) => sequelize.query(sql, { transaction }) }));
   return new Umzug({
     migrations: files.map((file) => ({
-      name: file,
+      name: migrationName(file),
       up: async () => inTransaction((await load(file)).up),
       down: async () => inTransaction((await load(file)).down),
     })),

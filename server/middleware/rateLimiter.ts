@@ -7,6 +7,8 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterSecon
  */
 export interface RateLimiter {
   take(key: string, ratePerSecond: number, nowMs: number): RateDecision | Promise<RateDecision>;
+  /** Releases connections (the Redis limiter); the in-process one has nothing to release. */
+  close?(): Promise<void>;
 }
 
 type Bucket = { tokens: number; updatedMs: number };

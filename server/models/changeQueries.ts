@@ -3,7 +3,10 @@ import { newId } from "../ids.ts";
 import { BindList } from "../db/bindList.ts";
 import type { AuditEntry, Change } from "../changes/change.ts";
 import { buildPayload, WEBHOOK_EVENT_TYPES, type OutboxEvent } from "../webhooks/eventPayload.ts";
+import { PARKED_UNTIL } from "../webhooks/parked.ts";
 import { execute } from "./sql.ts";
+
+const PARKED_UNTIL_SQL = PARKED_UNTIL.toISOString();
 
 /*
  * The only SQL that writes events, webhook deliveries and audit rows.
@@ -16,6 +19,9 @@ import { execute } from "./sql.ts";
  * Delivery ids are prefixed ULIDs built in SQL: the event's ULID time part plus 16 random hex digits
  * (valid Crockford base32) from gen_random_uuid(), which is evaluated per row. Building them in SQL
  * avoids first querying for the matching endpoints just to mint ids in JavaScript.
+ *
+ * A delivery to an endpoint whose circuit is open is parked at once (PARKED_UNTIL): the endpoint is
+ * being probed, and its queue is released when it answers again (server/webhooks/circuitBreaker.ts).
  *
  * A change is offered as CTEs (`outbox_event`, `outbox_deliveries`, `audit_row`) so a write can put
  * its own row change in the same statement; `onlyIfRowIn` names a CTE of that statement, and the
@@ -39,7 +45,8 @@ function eventCtes(event: OutboxEvent, now: Date, bind: BindList, onlyIfRowIn?: 
   ), outbox_deliveries AS (
     INSERT INTO webhook_deliveries (id, organization_id, event_id, endpoint_id, event_seq, subject_id, status, next_attempt_at, created_at)
     SELECT 'whdl_' || ${bind.add(ulidTime)}::text || upper(substr(replace(gen_random_uuid()::text, '-', ''), 17, 16)),
-           e.organization_id, ev.id, e.id, ev.seq, ${subject}, 'pending', ${at}, ${at}
+           e.organization_id, ev.id, e.id, ev.seq, ${subject}, 'pending',
+           CASE WHEN e.circuit_open_until IS NULL THEN ${at}::timestamptz ELSE '${PARKED_UNTIL_SQL}'::timestamptz END, ${at}
       FROM outbox_event ev
       JOIN webhook_endpoints e ON e.organization_id = ${org}
      WHERE e.enabled AND e.deleted_at IS NULL

@@ -2,16 +2,23 @@ import { QueryTypes, type Sequelize } from "sequelize";
 import type { AttemptResult } from "./sender.ts";
 import { serializePayload, type EventPayload } from "./outbox.ts";
 import { execute, storableText } from "../models/sql.ts";
+import { keyRingOf } from "../crypto/secretBox.ts";
 
 /** A delivery the dispatcher has leased, with everything needed to send it. */
 export type ClaimedDelivery = {
   id: string;
+  organization_id: string;
+  endpoint_id: string;
   attempt_count: number;
   event_id: string;
   event_type: string;
   body: string;
   url: string;
   secret: string;
+  /** The endpoint's circuit was open when this was claimed: it is the probe (see circuitBreaker.ts). */
+  probe: boolean;
+  /** The endpoint's failure streak when claimed; a success then has a streak to end. */
+  endpoint_failures: number;
   /** next_attempt_at as set by the claim; the record step only reschedules if it is unchanged. */
   lease: Date;
 };
@@ -30,24 +37,48 @@ export type AttemptRecord = {
   lease: Date;
 };
 
+/** What a claim may take: how many, and how busy this dispatcher already is with each endpoint. */
+export type ClaimRequest = {
+  now: Date;
+  leaseUntil: Date;
+  limit: number;
+  /** Endpoints this dispatcher has requests in flight to: how many, and how many it allows at once. */
+  inFlight: ReadonlyMap<string, { count: number; limit: number }>;
+  /** Endpoints with no room left in this dispatcher: their rows are skipped by the scan. */
+  saturated: readonly string[];
+  /** Requests at once to an endpoint with nothing in flight here (an endpoint with a failure streak or an open circuit gets 1). */
+  initialRoom: number;
+};
+
 /*
  * Claim = lock + lease in one autocommitted statement, so no transaction stays open during the HTTP
  * call and a crashed dispatcher's claims simply become due again when their lease runs out.
- * - FOR UPDATE SKIP LOCKED lets several dispatchers claim disjoint batches concurrently; a row
+ * - FOR UPDATE SKIP LOCKED lets several dispatchers claim disjoint windows concurrently; a row
  *   another dispatcher leased in the meantime is re-checked against next_attempt_at and skipped.
  * - Only the head of each (endpoint, subject) queue is claimable: while an earlier delivery of the
- *   same subject to the same endpoint is pending (queued, leased or waiting for a retry), later
- *   ones wait. Deliveries without a subject are not ordered.
+ *   same subject to the same endpoint is pending (queued, leased, waiting for a retry or parked),
+ *   later ones wait. Deliveries without a subject are not ordered.
  * - Time is the injected clock's ($1), never the database's now(), so tests drive retries.
- * - The due scan walks webhook_deliveries_due_idx in time order and stops at LIMIT; a deleted
- *   endpoint is filtered only in the outer UPDATE (locked, not leased, swept by housekeeping), because
- *   joining endpoints inside the scan made the planner read every pending row on each claim.
+ * - Isolation: endpoints this dispatcher already has at their concurrency limit ($6) are skipped in
+ *   the scan, and from the window of the oldest due rows each endpoint gets at most its remaining
+ *   room: its limit in this dispatcher ($8, or $9 when nothing is in flight) minus what is in
+ *   flight, or 1 for an endpoint with a failure streak or an open circuit. The batch is
+ *   then filled round-robin between organizations (each organization's oldest first, then each
+ *   one's second, …), so one tenant's burst does not fill every batch.
+ * - The due scan walks webhook_deliveries_due_idx in time order and stops at the window; endpoints
+ *   are joined only to the window's rows, because joining them inside the scan made the planner
+ *   read every pending row on each claim. Parked deliveries (open circuit, disabled endpoint) sit
+ *   at the far end of that index and are never read. A deleted or disabled endpoint's row is
+ *   locked, not leased, and swept by housekeeping.
  */
 const CLAIM = `
-  WITH due AS (
-    SELECT d.id
+  WITH busy AS (
+    SELECT * FROM unnest($4::text[], $5::int[], $8::int[]) AS b(endpoint_id, in_flight, max_in_flight)
+  ), window_rows AS (
+    SELECT d.id, d.organization_id, d.endpoint_id, d.next_attempt_at, d.event_seq
       FROM webhook_deliveries d
      WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+       AND d.endpoint_id <> ALL ($6::text[])
        AND NOT EXISTS (
          SELECT 1 FROM webhook_deliveries earlier
           WHERE earlier.status = 'pending'
@@ -55,21 +86,53 @@ const CLAIM = `
             AND earlier.subject_id = d.subject_id
             AND earlier.event_seq < d.event_seq)
      ORDER BY d.next_attempt_at, d.event_seq
-     LIMIT $3
+     LIMIT $7
      FOR UPDATE OF d SKIP LOCKED
+  ), ranked AS (
+    SELECT w.id, w.next_attempt_at, w.event_seq,
+           row_number() OVER (PARTITION BY w.endpoint_id ORDER BY w.next_attempt_at, w.event_seq) AS endpoint_rank,
+           row_number() OVER (PARTITION BY w.organization_id ORDER BY w.next_attempt_at, w.event_seq) AS org_rank,
+           CASE WHEN e.circuit_open_until IS NULL AND e.consecutive_failures = 0 THEN coalesce(b.max_in_flight, $9) ELSE 1 END
+             - coalesce(b.in_flight, 0) AS room
+      FROM window_rows w
+      JOIN webhook_endpoints e ON e.id = w.endpoint_id AND e.deleted_at IS NULL AND e.enabled
+      LEFT JOIN busy b ON b.endpoint_id = w.endpoint_id
+  ), picked AS (
+    SELECT id FROM ranked WHERE endpoint_rank <= room
+     ORDER BY org_rank, next_attempt_at, event_seq
+     LIMIT $3
   )
   UPDATE webhook_deliveries w
      SET attempt_count = w.attempt_count + 1, last_attempt_at = $1, next_attempt_at = $2
-    FROM due, events ev, webhook_endpoints e
-   WHERE w.id = due.id AND ev.id = w.event_id AND e.id = w.endpoint_id AND e.deleted_at IS NULL
-  RETURNING w.id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload, e.url, e.secret,
-            w.next_attempt_at AS lease`;
+    FROM picked, events ev, webhook_endpoints e
+   WHERE w.id = picked.id AND ev.id = w.event_id AND e.id = w.endpoint_id
+  RETURNING w.id, w.organization_id, w.endpoint_id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload, e.url, e.secret,
+            e.circuit_open_until IS NOT NULL AS probe, e.consecutive_failures AS endpoint_failures, w.next_attempt_at AS lease`;
 
-/** Leases up to `limit` due deliveries until `leaseUntil`; returns them with their payload and endpoint. */
-export async function claimDue(sequelize: Sequelize, now: Date, leaseUntil: Date, limit: number): Promise<ClaimedDelivery[]> {
-  const [rows] = await sequelize.query(CLAIM, { bind: [now, leaseUntil, limit] });
+/** How many due rows a claim looks at to fill one batch fairly. */
+const WINDOW_FACTOR = 3;
+
+/** Leases up to `limit` due deliveries until `leaseUntil`, fairly between organizations and within each endpoint's room. */
+export async function claimDue(sequelize: Sequelize, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+  const busy = [...request.inFlight];
+  const [rows] = await sequelize.query(CLAIM, {
+    bind: [
+      request.now,
+      request.leaseUntil,
+      request.limit,
+      busy.map(([id]) => id),
+      busy.map(([, slots]) => slots.count),
+      request.saturated,
+      request.limit * WINDOW_FACTOR,
+      busy.map(([, slots]) => slots.limit),
+      request.initialRoom,
+    ],
+  });
+  const ring = keyRingOf(sequelize);
+  // The signing secret is sealed at rest (server/crypto/secretBox.ts); it is opened here, where it is loaded.
   return (rows as Array<Omit<ClaimedDelivery, "body"> & { payload: EventPayload }>).map(({ payload, ...row }) => ({
     ...row,
+    secret: ring.open(row.secret, row.organization_id),
     body: serializePayload(payload),
   }));
 }
@@ -79,6 +142,8 @@ export async function claimDue(sequelize: Sequelize, now: Date, leaseUntil: Date
  * always recorded (the consumer has the event). A failure only reschedules a delivery this
  * dispatcher still holds (next_attempt_at still equals its lease): if the lease ran out and someone
  * else claimed it, or an admin retried it, their schedule wins. Recording never reopens a finished delivery.
+ * Rows are locked in id order first, as the circuit breaker's park and release lock them, so the
+ * statements of two dispatchers never deadlock.
  */
 const RECORD = `
   WITH r AS (
@@ -88,13 +153,15 @@ const RECORD = `
   ), logged AS (
     INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, response_excerpt, error)
     SELECT attempt_id, delivery_id, attempted_at, status_code, latency_ms, excerpt, error FROM r
+  ), locked AS MATERIALIZED (
+    SELECT d.id FROM webhook_deliveries d JOIN r ON d.id = r.delivery_id ORDER BY d.id FOR NO KEY UPDATE OF d
   )
   UPDATE webhook_deliveries d
      SET status = CASE r.outcome WHEN 'success' THEN 'succeeded' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
          next_attempt_at = COALESCE(r.next_attempt_at, d.next_attempt_at),
          completed_at = CASE WHEN r.outcome = 'retry' THEN NULL ELSE r.attempted_at END
-    FROM r
-   WHERE d.id = r.delivery_id AND d.status = 'pending'
+    FROM r, locked
+   WHERE d.id = r.delivery_id AND locked.id = d.id AND d.status = 'pending'
      AND (r.outcome = 'success' OR d.next_attempt_at = r.lease)`;
 
 /** Writes a batch of finished attempts and moves their deliveries on (succeeded, retry later, failed). */

@@ -10,7 +10,8 @@ export type WebhookEventType =
   | "scimGroup.created"
   | "scimGroup.updated"
   | "scimGroup.deleted"
-  | "reconciler.drift_detected";
+  | "reconciler.drift_detected"
+  | "webhookEndpoint.disabled";
 
 /** Every event type an endpoint can subscribe to (SPEC "Webhooks"). */
 export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = Object.freeze([
@@ -21,6 +22,7 @@ export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = Object.freeze([
   "scimGroup.updated",
   "scimGroup.deleted",
   "reconciler.drift_detected",
+  "webhookEndpoint.disabled",
 ]);
 
 /** What a change tells the outbox; organization_id is added to `data` by buildPayload. */

@@ -10,6 +10,7 @@ export {
   type OutboxEvent,
   type WebhookEventType,
 } from "./eventPayload.ts";
+export { PARKED_UNTIL } from "./parked.ts";
 
 /**
  * Writes an event (and its deliveries) into the outbox inside the caller's transaction, so change

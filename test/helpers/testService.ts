@@ -8,6 +8,8 @@ import type { Clock } from "../../server/context.ts";
 import { seedEmbeddedDataDir } from "./embeddedTemplate.ts";
 
 export const TEST_ADMIN_KEY = "test-admin-key-0123456789abcdef";
+/** Every test process shares one database, so they share one encryption key too. */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 42).toString("base64");
 
 /** Config for a test service: port 0, quiet logs, the run's database, overrides last. */
 export async function testConfig(databaseUrl: string | undefined, env: Record<string, string> = {}): Promise<Config> {
@@ -18,6 +20,7 @@ export async function testConfig(databaseUrl: string | undefined, env: Record<st
     HOST: "127.0.0.1",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY,
+    ROLLCALL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
     ROLLCALL_DATA_DIR: dataDir,
     ROLLCALL_SCIM_RATE_LIMIT: "0",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),

@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { shared } from "../helpers/rootHooks.ts";
 import { admin, scim } from "../helpers/http.ts";
 import { createOrgWithToken, scimUserBody } from "../helpers/factories.ts";
-import { TEST_ADMIN_KEY } from "../helpers/testService.ts";
+import { TEST_ADMIN_KEY, TEST_ENCRYPTION_KEY } from "../helpers/testService.ts";
 import { createReconcileScheduler, reconcilerWorker, type ScheduleFn } from "../../reconciler/scheduler.ts";
 import type { ReconcileDeps } from "../../reconciler/job.ts";
 
@@ -101,7 +101,7 @@ describe("rollcall reconcile (CLI)", function () {
   before(function () {
     if (!shared.databaseUrl) this.skip(); // the embedded database belongs to the test process
   });
-  const env = () => ({ ...process.env, DATABASE_URL: shared.databaseUrl!, ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY, LOG_LEVEL: "silent", NODE_ENV: "test" });
+  const env = () => ({ ...process.env, DATABASE_URL: shared.databaseUrl!, ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY, ROLLCALL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: "silent", NODE_ENV: "test" });
   const cli = (args: string[]) => runFile(process.execPath, ["--import", "tsx", "server/cli.ts", ...args], { env: env(), cwd: process.cwd() });
 
   it("--once --org --repair reconciles that organization, prints a summary and exits 0", async () => {

@@ -8,7 +8,7 @@ import { shared } from "../helpers/rootHooks.ts";
 import { admin, scim } from "../helpers/http.ts";
 import { createOrgWithToken, scimUserBody } from "../helpers/factories.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhookReceiver.ts";
-import { startTestService, TEST_ADMIN_KEY } from "../helpers/testService.ts";
+import { startTestService, TEST_ADMIN_KEY, TEST_ENCRYPTION_KEY } from "../helpers/testService.ts";
 import { createDispatcher } from "../../server/webhooks/dispatcher.ts";
 import { freePort } from "../helpers/freePort.ts";
 import { seedEmbeddedDataDir } from "../helpers/embeddedTemplate.ts";
@@ -99,7 +99,7 @@ describe("SCIM changes as webhooks", () => {
         ...(shared.databaseUrl ? { DATABASE_URL: shared.databaseUrl } : {}),
         PORT: String(port),
         HOST: "127.0.0.1",
-        ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY,
+        ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY, ROLLCALL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
         ROLLCALL_DATA_DIR: dataDir,
         ROLLCALL_ENABLE_DISPATCHER: "false",
         ROLLCALL_ENABLE_RECONCILER: "false",

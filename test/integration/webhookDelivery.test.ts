@@ -144,7 +144,8 @@ describe("webhook delivery: signing, retries, order, delivery log", () => {
     const { orgId } = await orgWithEndpoint();
     await receiver.close();
     const msgId = await record(orgId, `user_${unique()}`);
-    const { dispatcher, metrics } = newDispatcher();
+    // The per-delivery schedule alone: the endpoint's circuit breaker is covered by webhookIsolation.test.ts.
+    const { dispatcher, metrics } = newDispatcher({ circuitFailureThreshold: 100 });
     const started = clock.now().getTime();
 
     await drain(dispatcher);
@@ -203,7 +204,7 @@ describe("webhook delivery: signing, retries, order, delivery log", () => {
     const { orgId } = await orgWithEndpoint();
     const msgId = await record(orgId, `user_${unique()}`);
     receiver.scriptFor(msgId, ...Array.from({ length: MAX_ATTEMPTS }, () => 503));
-    const { dispatcher } = newDispatcher();
+    const { dispatcher } = newDispatcher({ circuitFailureThreshold: 100 });
     await drain(dispatcher);
     for (const delay of RETRY_DELAYS_MS) {
       clock.advance(delay);

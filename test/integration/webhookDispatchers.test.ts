@@ -113,7 +113,7 @@ describe("webhook dispatchers: sharing work, crash safety, the background worker
       const orgId = await createOrgAndEndpoint(service.url!, receiver.url);
       const msgId = await recordUserEvent(sequelize(), orgId, `user_${unique()}`, clock.now());
       const leaseUntil = new Date(clock.now().getTime() + 70_000);
-      const crashed = await claimDue(sequelize(), clock.now(), leaseUntil, 1_000);
+      const crashed = await claimDue(sequelize(), { now: clock.now(), leaseUntil, limit: 1_000, inFlight: new Map(), saturated: [], initialRoom: 4 });
       expect(crashed.map((c) => c.event_id)).to.include(msgId);
 
       await dispatcher.runOnce();

@@ -99,6 +99,68 @@ describe("admin API: webhook endpoints and deliveries", () => {
     expect(missing.body.errors[0].code).to.equal("not_found");
   });
 
+  describe("PATCH …/webhook_endpoints/:id", () => {
+    const patch = (orgId: string, id: string, body: unknown) => admin(base(), "PATCH", `/v1/organizations/${orgId}/webhook_endpoints/${id}`, body);
+    const pendingOf = async (orgId: string) =>
+      (await admin(base(), "GET", `/v1/organizations/${orgId}/webhook_deliveries?status=pending`)).body.data as Array<{ event_id: string; next_attempt_at: number | null }>;
+
+    it("changes the URL and the event filter, and answers without the secret", async () => {
+      const orgId = await createOrg();
+      const endpoint = await createEndpoint(orgId);
+      const res = await patch(orgId, endpoint.id, { url: "https://hooks.example.com/new", events: ["scimGroup.created", "scimGroup.created"] });
+      expect(res.status).to.equal(200);
+      expect(res.contentType).to.equal("application/json");
+      expect(res.body).to.include({ id: endpoint.id, url: "https://hooks.example.com/new", enabled: true });
+      expect(res.body.events).to.deep.equal(["scimGroup.created"]);
+      expect(res.body).not.to.have.property("secret");
+      expect(res.body.updated_at).to.be.at.least(endpoint.updated_at);
+      const stored = (await admin(base(), "GET", `/v1/organizations/${orgId}/webhook_endpoints/${endpoint.id}`)).body;
+      expect(stored).to.include({ url: "https://hooks.example.com/new", secret: endpoint.secret });
+    });
+
+    it("disabling stops fan-out and parks pending deliveries; enabling sends them again", async () => {
+      const orgId = await createOrg();
+      const endpoint = await createEndpoint(orgId);
+      const before = await record(orgId);
+      const off = await patch(orgId, endpoint.id, { enabled: false });
+      expect(off.status).to.equal(200);
+      expect(off.body).to.include({ enabled: false, disabled_reason: "admin" });
+      await record(orgId);
+      expect((await pendingOf(orgId)).map((d) => [d.event_id, d.next_attempt_at])).to.deep.equal([[before, null]]);
+
+      const on = await patch(orgId, endpoint.id, { enabled: true });
+      expect(on.body).to.include({ enabled: true, disabled_reason: null, circuit_state: "closed", consecutive_failures: 0 });
+      const [waiting] = await pendingOf(orgId);
+      expect(waiting!.event_id).to.equal(before);
+      expect(waiting!.next_attempt_at).to.be.a("number").within(Date.now() - 60_000, Date.now() + 1_000);
+    });
+
+    for (const [label, body, field] of [
+      ["an empty body", {}, ""],
+      ["a non-boolean enabled", { enabled: "yes" }, "enabled"],
+      ["an unknown event type", { events: ["scimUser.exploded"] }, "events.0"],
+      ["a relative URL", { url: "/hooks" }, "url"],
+      ["a field it cannot change", { secret: "whsec_mine" }, ""],
+    ] as const) {
+      it(`rejects ${label} with 400 naming the field`, async () => {
+        const orgId = await createOrg();
+        const endpoint = await createEndpoint(orgId);
+        const res = await patch(orgId, endpoint.id, body);
+        expect(res.status).to.equal(400);
+        expect(res.body.errors[0].code).to.equal("validation_failed");
+        expect(res.body.errors[0].meta.issues[0].field).to.equal(field);
+      });
+    }
+
+    it("answers 404 for another organization's endpoint and leaves it unchanged", async () => {
+      const owner = await createOrg();
+      const other = await createOrg();
+      const endpoint = await createEndpoint(owner);
+      expect((await patch(other, endpoint.id, { enabled: false })).status).to.equal(404);
+      expect((await admin(base(), "GET", `/v1/organizations/${owner}/webhook_endpoints/${endpoint.id}`)).body.enabled).to.equal(true);
+    });
+  });
+
   it("soft-deletes an endpoint and ends its pending deliveries", async () => {
     const orgId = await createOrg();
     const endpoint = await createEndpoint(orgId);

@@ -69,6 +69,7 @@ describe("helm chart", () => {
         publicUrl: "https://rollcall.example.com",
         databaseUrl: "postgres://rollcall:secret@db.internal:5432/rollcall",
         adminKey: "rk_0123456789abcdef0123456789",
+        encryptionKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         image: { repository: "registry.example.com/platform/rollcall", tag: "0.1.0", digest: "" },
         reconciler: { mode: "deployment", schedule: "*/5 * * * *", repair: true, replicas: 2 },
         autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6, targetMemoryUtilizationPercentage: 80 },
@@ -143,6 +144,7 @@ describe("helm chart", () => {
       "_helpers.tpl",
       "NOTES.txt",
       "configmap-dashboard.yaml",
+      "deployment-dispatch.yaml",
       "deployment-reconciler.yaml",
       "deployment-server.yaml",
       "hpa.yaml",
@@ -150,6 +152,7 @@ describe("helm chart", () => {
       "job-migrate.yaml",
       "pdb.yaml",
       "prometheusrule.yaml",
+      "secret-redis.yaml",
       "secret.yaml",
       "service-reconciler.yaml",
       "service.yaml",
@@ -215,11 +218,34 @@ describe("helm chart", () => {
       expect(migrate).to.include('args: ["migrate"]');
       expect(migrate).to.include("helm.sh/hook: pre-install,pre-upgrade");
       expect(migrate).to.include("helm.sh/hook-delete-policy:");
-      const dockerfile = readText("Dockerfile");
-      expect(dockerfile).to.include('ENTRYPOINT ["node", "--import", "tsx", "server/cli.ts"]');
+      const dispatch = readText("helm/templates/deployment-dispatch.yaml");
+      expect(dispatch).to.include('args: ["dispatch"]');
+      expect(dispatch).to.match(/ROLLCALL_ENABLE_RECONCILER\s+value: "false"/);
+      // The server stops dispatching while the dispatch Deployment runs.
+      expect(server).to.match(/ROLLCALL_ENABLE_DISPATCHER\s+value: \{\{ and \.Values\.server\.dispatcher \(not \.Values\.dispatch\.enabled\) \| quote \}\}/);
     });
 
-    it("runs pods as the image's non-root user with a read-only root and a writable /tmp", () => {
+    it("runs the compiled JavaScript in the image, with no TypeScript transpiler", () => {
+      const dockerfile = readText("Dockerfile");
+      expect(dockerfile).to.include('ENTRYPOINT ["node", "dist/server/cli.js"]');
+      expect(dockerfile).to.match(/^RUN npm run build$/m);
+      expect(dockerfile).to.include("npm ci --omit=dev");
+      const instructions = dockerfile.split("\n").filter((line) => !line.trimStart().startsWith("#")).join("\n");
+      expect(instructions).not.to.match(/--import|tsx/);
+      const pkg = JSON.parse(readText("package.json")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+      expect(Object.keys(pkg.dependencies)).not.to.include("tsx");
+      expect(Object.keys(pkg.devDependencies)).to.include("tsx");
+    });
+
+    it("passes REDIS_URL to the server from a Secret, never from a plain value, and leaves it out of the migration Job", () => {
+      const helpers = readText("helm/templates/_helpers.tpl");
+      expect(helpers).to.match(/- name: REDIS_URL\s+valueFrom:\s+secretKeyRef:/);
+      expect(readText("helm/templates/deployment-server.yaml")).to.include('include "rollcall.redisEnv"');
+      expect(readText("helm/templates/job-migrate.yaml")).not.to.include("redisEnv");
+      expect(readText("helm/templates/secret-redis.yaml")).to.include("if and .Values.redis.url (not .Values.redis.existingSecret)");
+    });
+
+    it("runs pods as the image's non-root user with a read-only root and no writable volume", () => {
       const values = parse(readText("helm/values.yaml")) as JsonObject;
       const pod = values.podSecurityContext as JsonObject;
       const container = values.securityContext as JsonObject;
@@ -229,10 +255,9 @@ describe("helm chart", () => {
       expect(container.readOnlyRootFilesystem).to.equal(true);
       expect(container.allowPrivilegeEscalation).to.equal(false);
       expect(container.capabilities).to.deep.equal({ drop: ["ALL"] });
-      for (const file of ["deployment-server.yaml", "deployment-reconciler.yaml", "job-migrate.yaml"]) {
+      for (const file of ["deployment-server.yaml", "deployment-dispatch.yaml", "deployment-reconciler.yaml", "job-migrate.yaml"]) {
         const text = readText(`helm/templates/${file}`);
-        expect(text, file).to.match(/- name: tmp\s+mountPath: \/tmp/);
-        expect(text, file).to.include('include "rollcall.tmpVolume"');
+        expect(text, file).not.to.match(/volumeMounts|emptyDir/);
         expect(text, file).to.include("toYaml .Values.securityContext");
       }
     });

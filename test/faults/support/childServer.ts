@@ -3,7 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../../helpers/freePort.ts";
-import { TEST_ADMIN_KEY } from "../../helpers/testService.ts";
+import { TEST_ADMIN_KEY, TEST_ENCRYPTION_KEY } from "../../helpers/testService.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../../..");
 
@@ -62,7 +62,7 @@ export async function spawnChildServer(options: { databaseUrl: string; env?: Rec
         DATABASE_URL: options.databaseUrl,
         PORT: String(port),
         HOST: "127.0.0.1",
-        ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY,
+        ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY, ROLLCALL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
         ROLLCALL_DATA_DIR: dataDir,
         ROLLCALL_SCIM_RATE_LIMIT: "0",
         ROLLCALL_ENABLE_RECONCILER: "false",

@@ -1,0 +1,155 @@
+import type { Metrics } from "../../../server/metrics.ts";
+import type { DirectoryProvider } from "../settings.ts";
+import { DirectoryAuthError, DirectoryRequestError } from "./types.ts";
+
+/** What every connector's HTTP client needs; tests and benches pass a clock and sleep of their own. */
+export type HttpOptions = {
+  provider: DirectoryProvider;
+  metrics?: Pick<Metrics, "directoryRequests">;
+  timeoutMs: number;
+  /** Share (0–1] of the IdP's advertised rate limit Rollcall may use in one window. */
+  rateLimitShare: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Retries of one request on 429 and 5xx before giving up. */
+  maxRetries?: number;
+  /** The longest a single wait may be (a bogus Reset header must not park a run for an hour). */
+  maxWaitMs?: number;
+};
+
+export type JsonResponse = { status: number; headers: Headers; body: unknown };
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A vendor error body's message: Okta errorSummary, Graph error.message, OAuth error_description. */
+export function vendorDetail(body: unknown): string {
+  if (body && typeof body === "object") {
+    const b = body as Record<string, unknown>;
+    if (typeof b.errorSummary === "string") return `${b.errorCode ?? ""} ${b.errorSummary}`.trim();
+    if (b.error && typeof b.error === "object") {
+      const e = b.error as Record<string, unknown>;
+      return `${e.code ?? ""} ${e.message ?? ""}`.trim();
+    }
+    if (typeof b.error_description === "string") return `${b.error ?? ""}: ${b.error_description}`;
+    if (typeof b.error === "string") return b.error;
+    if (typeof b.message === "string") return b.message;
+  }
+  return typeof body === "string" ? body.slice(0, 200) : "no detail";
+}
+
+/**
+ * The one HTTP client of the directory connectors: global fetch with a timeout, JSON in and out,
+ * retries on 429 (waiting Retry-After or until X-Rate-Limit-Reset) and on 5xx (backoff), and a
+ * self-imposed budget: once the IdP says this window has used more than `rateLimitShare` of its
+ * limit (X-Rate-Limit-Limit/Remaining/Reset, as Okta sends them), it waits for the reset, so the
+ * customer's other integrations keep the rest of the limit. Every request is counted in
+ * rollcall_directory_requests_total{provider,status}. Credentials never appear in errors or logs.
+ */
+export class DirectoryHttp {
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly maxRetries: number;
+  private readonly maxWaitMs: number;
+  /** The IdP's window as last reported: wait until `resetAt` once `used / limit` reaches the share. */
+  private window: { limit: number; remaining: number; resetAt: number } | null = null;
+  requests = 0;
+
+  constructor(private readonly options: HttpOptions) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.maxRetries = options.maxRetries ?? 5;
+    this.maxWaitMs = options.maxWaitMs ?? 60_000;
+  }
+
+  private async respectBudget(): Promise<void> {
+    const w = this.window;
+    if (!w || w.limit <= 0) return;
+    const used = w.limit - w.remaining;
+    if (used < w.limit * this.options.rateLimitShare) return;
+    const wait = w.resetAt - this.now();
+    if (wait > 0) await this.sleep(Math.min(wait, this.maxWaitMs));
+    this.window = null;
+  }
+
+  private observe(headers: Headers): void {
+    const limit = Number(headers.get("x-rate-limit-limit"));
+    const remaining = Number(headers.get("x-rate-limit-remaining"));
+    const reset = Number(headers.get("x-rate-limit-reset"));
+    if (Number.isFinite(limit) && limit > 0 && Number.isFinite(remaining) && Number.isFinite(reset) && headers.has("x-rate-limit-reset")) {
+      this.window = { limit, remaining, resetAt: reset * 1000 };
+    }
+  }
+
+  /** How long a 429 asks to wait: Retry-After (seconds or a date), else X-Rate-Limit-Reset, else 1 s. */
+  private throttleWait(headers: Headers): number {
+    const retryAfter = headers.get("retry-after");
+    if (retryAfter) {
+      const seconds = Number(retryAfter);
+      if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+      const date = Date.parse(retryAfter);
+      if (Number.isFinite(date)) return Math.max(0, date - this.now());
+    }
+    const reset = Number(headers.get("x-rate-limit-reset"));
+    if (headers.has("x-rate-limit-reset") && Number.isFinite(reset)) return Math.max(0, reset * 1000 - this.now());
+    return 1000;
+  }
+
+  /** Sends one request (retrying as above) and parses the JSON answer; 401/403 throw DirectoryAuthError. */
+  async request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<JsonResponse> {
+    const { provider } = this.options;
+    for (let attempt = 0; ; attempt++) {
+      await this.respectBudget();
+      let response: Response;
+      try {
+        this.requests += 1;
+        response = await fetch(url, {
+          method: init.method ?? "GET",
+          headers: { accept: "application/json", ...init.headers },
+          body: init.body,
+          redirect: "error",
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
+      } catch (error) {
+        this.options.metrics?.directoryRequests.inc({ provider, status: "error" });
+        if (attempt < this.maxRetries) {
+          await this.sleep(Math.min(250 * 2 ** attempt, this.maxWaitMs));
+          continue;
+        }
+        throw new DirectoryRequestError(provider, 0, `${new URL(url).host} unreachable: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      this.options.metrics?.directoryRequests.inc({ provider, status: String(response.status) });
+      this.observe(response.headers);
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = text.length > 0 ? JSON.parse(text) : null;
+      } catch {
+        // Not JSON (a proxy's HTML error page): keep the text for the error detail.
+      }
+      if (response.ok) return { status: response.status, headers: response.headers, body };
+      if (response.status === 401 || response.status === 403) throw new DirectoryAuthError(provider, response.status, vendorDetail(body));
+      if ((response.status === 429 || response.status >= 500) && attempt < this.maxRetries) {
+        const wait = response.status === 429 ? this.throttleWait(response.headers) : 250 * 2 ** attempt;
+        await this.sleep(Math.min(wait, this.maxWaitMs));
+        continue;
+      }
+      throw new DirectoryRequestError(provider, response.status, vendorDetail(body));
+    }
+  }
+
+  /** GET returning JSON. */
+  async get(url: string, headers: Record<string, string>): Promise<JsonResponse> {
+    return this.request(url, { headers });
+  }
+}
+
+/** The URL of `Link: <…>; rel="next"` (RFC 8288, as Okta pages), or null on the last page. */
+export function nextLink(headers: Headers): string | null {
+  const link = headers.get("link");
+  if (!link) return null;
+  for (const part of link.split(",")) {
+    const match = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(part.trim());
+    if (match) return match[1]!;
+  }
+  return null;
+}

@@ -1,0 +1,236 @@
+import { performance } from "node:perf_hooks";
+import type { Logger } from "../../server/logger.ts";
+import type { PendingPolicy } from "../../server/commands/groups/memberSync.ts";
+import type { FindingLog } from "../findingLog.ts";
+import type { RepairContext } from "../repairs.ts";
+import type { Finding, IdpFindingKind, RepairOutcome } from "../types.ts";
+import { connectDirectory, type DirectoryClientOptions } from "./connect.ts";
+import type { DirectoryChange } from "./connectors/types.ts";
+import { DirectoryDiff, GroupDiff, diffMembers, type StoredUser } from "./diff.ts";
+import { checkBlastRadius, BlastRadiusError } from "./guard.ts";
+import { directoryWriter, type DirectoryWriter, type ProvisionProfile } from "./repairWriter.ts";
+import { recordDirectoryPull, type DirectoryRow } from "./store.ts";
+import { activeUserCount, storedTeams, storedUsers, storedUsersMatching, teamMemberIds } from "./storedState.ts";
+
+/** Groups whose members are read from the IdP at once (each group's pages stay sequential). */
+const MEMBER_READS_IN_FLIGHT = 8;
+
+export { BlastRadiusError };
+
+/** How one directory is reconciled in a run. */
+export type DirectoryPassOptions = {
+  repair: boolean;
+  /** Repair even past the blast-radius guard. */
+  force: boolean;
+  /** `auto`: incremental when the IdP has a change feed, a cursor exists and the last full pass is recent enough. */
+  mode: "full" | "incremental" | "auto";
+  client: DirectoryClientOptions;
+  pending: PendingPolicy;
+  logger: Logger;
+  signal?: AbortSignal;
+};
+
+/** What a directory pass reports back to the run. */
+export type DirectoryPassResult = {
+  directoryId: string;
+  provider: string;
+  mode: "full" | "incremental";
+  users_seen: number;
+  groups_seen: number;
+  /** Where the pass spent its time (ms): reading what Rollcall holds, pulling users, pulling groups and members, repairing. */
+  timings_ms: { stored: number; users: number; groups: number; repair: number };
+  repair_skipped?: string;
+};
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new Error("The run was stopped because the process is shutting down.");
+}
+
+/** Which mode this pass runs in. */
+export function chooseMode(dir: DirectoryRow, hasFeed: boolean, requested: DirectoryPassOptions["mode"], now: Date): "full" | "incremental" {
+  if (requested === "full" || !hasFeed || typeof dir.state.cursor !== "string") return "full";
+  if (requested === "incremental") return "incremental";
+  const fullDue = dir.last_full_run_at === null || now.getTime() - dir.last_full_run_at.getTime() >= dir.full_every_hours * 3_600_000;
+  return fullDue ? "full" : "incremental";
+}
+
+/**
+ * Pulls one directory, diffs it with what the connection holds, records the findings, and (in
+ * repair mode, within the blast-radius guard) fixes them through the SCIM write commands. The
+ * whole pull completes before anything is written, so a pull that fails (revoked credentials, an
+ * IdP outage) changes nothing.
+ */
+export async function directoryPass(rc: RepairContext, log: FindingLog, dir: DirectoryRow, options: DirectoryPassOptions): Promise<DirectoryPassResult> {
+  const { sequelize, organizationId } = rc;
+  const tx = rc.exec.readTx;
+  // The SCIM commands open their own transactions: on a one-connection pool (embedded PGlite) the
+  // run's lock holds the only connection, so there the directory part reports and does not repair.
+  const repairBlocked = options.repair && tx !== null;
+  if (repairBlocked) options.logger.warn("directory repair skipped: it needs a database pool with a connection besides the run's lock (PostgreSQL server, DATABASE_POOL_MAX ≥ 3)");
+  const connector = connectDirectory(sequelize, dir, options.client);
+  const mode = chooseMode(dir, connector.changes !== undefined, options.mode, rc.clock.now());
+  const started = rc.clock.now();
+
+  const planned: Finding[] = [];
+  const timings = { stored: 0, users: 0, groups: 0, repair: 0 };
+  let mark = performance.now();
+  const lap = (phase: keyof typeof timings) => {
+    const now = performance.now();
+    timings[phase] += Math.round(now - mark);
+    mark = now;
+  };
+  const note = (findings: Iterable<Finding>) => {
+    for (const f of findings) {
+      log.add(f);
+      if (f.action !== null) planned.push(f);
+    }
+  };
+
+  let usersSeen = 0;
+  let groupsSeen = 0;
+  let cursor: string | null = typeof dir.state.cursor === "string" ? dir.state.cursor : null;
+  if (mode === "incremental") {
+    // Only the changes are read, then only the stored users they can match: cost follows the changes.
+    const feed = connector.changes!(cursor);
+    const changed: DirectoryChange[] = [];
+    for await (const page of feed.pages) {
+      checkAbort(options.signal);
+      changed.push(...page);
+    }
+    cursor = feed.cursor();
+    lap("users");
+    usersSeen = changed.length;
+    const externalIds = changed.flatMap((c) => (c.assigned ? (c.user.externalId === null ? [] : [c.user.externalId]) : [c.idpId]));
+    const names = changed.flatMap((c) => (c.assigned ? [c.user.userName, c.user.email].filter((v): v is string => v !== null) : []));
+    const diff = new DirectoryDiff(await storedUsersMatching(sequelize, tx, organizationId, dir.enterprise_connection_id, { externalIds, names }));
+    note(changed.flatMap((c) => (c.assigned ? diff.diffUser(c.user) : diff.diffUnassigned(c.idpId))));
+    lap("stored");
+  } else {
+    const stored: StoredUser[] = [];
+    for await (const batch of storedUsers(sequelize, tx, organizationId, dir.enterprise_connection_id)) stored.push(...batch);
+    const diff = new DirectoryDiff(stored);
+    lap("stored");
+    // The change feed starts from before the pull, so what changes during it is seen next time.
+    if (connector.changes) {
+      const feed = connector.changes(null);
+      for await (const _ of feed.pages) void _;
+      cursor = feed.cursor();
+    }
+    for await (const page of connector.users()) {
+      checkAbort(options.signal);
+      usersSeen += page.length;
+      note(page.flatMap((u) => diff.diffUser(u)));
+    }
+    note(diff.unknownUsers());
+    lap("users");
+    const groups = new GroupDiff(await storedTeams(sequelize, tx, organizationId, dir.enterprise_connection_id));
+    for await (const page of connector.groups()) {
+      checkAbort(options.signal);
+      groupsSeen += page.length;
+      const matched = page.flatMap((group) => {
+        const team = groups.match(group);
+        return team ? [{ group, team }] : [];
+      });
+      // One query for the page's stored members; the IdP's member lists a few groups at a time.
+      const storedMembers = await teamMemberIds(sequelize, tx, organizationId, matched.map((m) => m.team.id));
+      const idpMembers = new Map<string, Set<string>>();
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(MEMBER_READS_IN_FLIGHT, matched.length) }, async () => {
+        while (next < matched.length) {
+          const { group } = matched[next++]!;
+          const members = new Set<string>();
+          for await (const ids of connector.members(group.idpId)) {
+            for (const id of ids) {
+              const userId = diff.storedIdOf.get(id);
+              if (userId !== undefined) members.add(userId);
+            }
+          }
+          idpMembers.set(group.idpId, members);
+        }
+      }));
+      for (const { group, team } of matched) note(diffMembers(team, group, idpMembers.get(group.idpId)!, storedMembers.get(team.id)!));
+    }
+    note(groups.missingGroups());
+    lap("groups");
+  }
+  log.usersScanned += usersSeen;
+
+  if (options.repair && !repairBlocked && planned.length > 0) {
+    const verdict = checkBlastRadius(planned, { activeUsers: await activeUserCount(sequelize, tx, organizationId), maxDeactivationRatio: dir.max_deactivation_ratio });
+    if (verdict && !options.force) throw new BlastRadiusError(verdict);
+    const writer = await directoryWriter({
+      sequelize, metrics: rc.metrics, now: () => rc.clock.now(), pending: options.pending,
+      organizationId, connectionId: dir.enterprise_connection_id, runId: rc.runId,
+    });
+    await applyRepairs(writer, log, planned, options.logger);
+    lap("repair");
+  }
+  // Through the run's executor: on a one-connection pool the lock's transaction is the only connection.
+  await rc.exec.write((wtx) => recordDirectoryPull(sequelize, dir.id, { at: started, full: mode === "full", state: cursor === null ? {} : { cursor } }, wtx));
+  return {
+    directoryId: dir.id, provider: dir.provider, mode, users_seen: usersSeen, groups_seen: groupsSeen, timings_ms: timings,
+    ...(repairBlocked ? { repair_skipped: "the embedded database has one connection; directory repairs need a PostgreSQL server" } : {}),
+  };
+}
+
+/** Repair order: users appear before they join teams; deactivations and team deletions come last. */
+const ORDER: Array<NonNullable<Finding["action"]>> = [
+  "provision_user", "reactivate_user", "update_user_attributes", "add_team_members", "remove_team_members", "deactivate_user", "delete_team",
+];
+
+async function attempt(log: FindingLog, logger: Logger, findings: Finding[], fix: () => Promise<void>): Promise<void> {
+  try {
+    await fix();
+    for (const f of findings) log.recordRepair(f, "repaired");
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.warn({ err: error, subjects: findings.map((f) => f.subject) }, "directory repair failed");
+    for (const f of findings) log.recordRepair(f, "failed" as RepairOutcome, message);
+  }
+}
+
+/** Applies planned fixes through the writer, one command per user and one per team. */
+async function applyRepairs(writer: DirectoryWriter, log: FindingLog, planned: Finding[], logger: Logger): Promise<void> {
+  for (const action of ORDER) {
+    const findings = planned.filter((f) => f.action === action);
+    if (action === "add_team_members" || action === "remove_team_members") {
+      const byTeam = new Map<string, Finding[]>();
+      for (const f of findings) {
+        if (f.subject.type !== "membership") continue;
+        byTeam.set(f.subject.team_id, [...(byTeam.get(f.subject.team_id) ?? []), f]);
+      }
+      for (const [teamId, group] of byTeam) {
+        const userIds = group.map((f) => (f.subject.type === "membership" ? f.subject.user_id : ""));
+        await attempt(log, logger, group, () => (action === "add_team_members" ? writer.addTeamMembers(teamId, userIds) : writer.removeTeamMembers(teamId, userIds)));
+      }
+      continue;
+    }
+    for (const f of findings) {
+      const id = f.subject.type === "user" || f.subject.type === "team" ? f.subject.id : "";
+      switch (action) {
+        case "provision_user":
+          await attempt(log, logger, [f], async () => void (await writer.provisionUser(f.expected as ProvisionProfile)));
+          break;
+        case "reactivate_user":
+          await attempt(log, logger, [f], () => writer.setUserActive(id, true));
+          break;
+        case "deactivate_user":
+          await attempt(log, logger, [f], () => writer.setUserActive(id, false));
+          break;
+        case "update_user_attributes":
+          await attempt(log, logger, [f], () => writer.updateUserAttributes(id, f.expected));
+          break;
+        case "delete_team":
+          await attempt(log, logger, [f], () => writer.deleteTeam(id));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+/** Counts of IdP findings by kind, for rollcall_directory_findings_total. */
+export function idpCounts(log: FindingLog, kinds: readonly IdpFindingKind[]): Record<string, number> {
+  return Object.fromEntries(kinds.map((k) => [k, log.counts[k]]));
+}

@@ -1,0 +1,111 @@
+import { z } from "zod";
+
+/*
+ * The body of PUT …/enterprise_connections/:id/directory (SPEC "Directory connections"), one shape
+ * per provider. Every base URL is configurable (tests point them at local fakes). Secret
+ * credentials are split from non-secret ones here, so the store seals exactly the secret part.
+ */
+
+const httpUrl = z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).transform((u) => u.replace(/\/+$/, ""));
+const nonEmpty = z.string().trim().min(1, "must not be empty").max(4096);
+
+const common = {
+  max_deactivation_ratio: z.number().min(0).max(1).optional(),
+  interval_minutes: z.number().int().min(5).max(10_080).optional(),
+  full_every_hours: z.number().int().min(1).max(720).optional(),
+};
+
+const okta = z.strictObject({
+  provider: z.literal("okta"),
+  base_url: httpUrl,
+  app_id: nonEmpty,
+  credentials: z.union([
+    z.strictObject({ api_token: nonEmpty }),
+    z.strictObject({ client_id: nonEmpty, private_key: nonEmpty, key_id: z.string().trim().min(1).optional() }),
+  ], { message: "give either {api_token} (SSWS) or {client_id, private_key[, key_id]} (OAuth 2.0 service app)" }),
+  ...common,
+});
+
+const entra = z.strictObject({
+  provider: z.literal("entra"),
+  tenant_id: nonEmpty,
+  service_principal_id: nonEmpty,
+  base_url: httpUrl.default("https://graph.microsoft.com"),
+  login_base_url: httpUrl.default("https://login.microsoftonline.com"),
+  /** The Entra attribute the provisioning app sends as SCIM externalId (Entra's default mapping: mailNickname). */
+  external_id_attribute: z.enum(["mailNickname", "id", "userPrincipalName", "mail", "employeeId"]).default("mailNickname"),
+  credentials: z.strictObject({ client_id: nonEmpty, client_secret: nonEmpty }),
+  ...common,
+});
+
+const google = z.strictObject({
+  provider: z.literal("google"),
+  customer: nonEmpty.default("my_customer"),
+  base_url: httpUrl.default("https://admin.googleapis.com"),
+  token_url: httpUrl.default("https://oauth2.googleapis.com/token"),
+  credentials: z.strictObject({ service_account_json: nonEmpty, subject: nonEmpty }),
+  ...common,
+});
+
+const onelogin = z.strictObject({
+  provider: z.literal("onelogin"),
+  base_url: httpUrl,
+  app_id: nonEmpty,
+  credentials: z.strictObject({ client_id: nonEmpty, client_secret: nonEmpty }),
+  ...common,
+});
+
+/** The PUT body. */
+export const directoryBody = z.discriminatedUnion("provider", [okta, entra, google, onelogin], {
+  error: (issue) => (issue.code === "invalid_union" ? "provider must be one of okta, entra, google, onelogin" : undefined),
+});
+
+export type DirectoryBody = z.infer<typeof directoryBody>;
+export type DirectoryProvider = DirectoryBody["provider"];
+
+/** Non-secret settings as stored in directory_connections.settings (the body minus credentials and common fields). */
+export type OktaSettings = { base_url: string; app_id: string };
+export type EntraSettings = { tenant_id: string; service_principal_id: string; base_url: string; login_base_url: string; external_id_attribute: string };
+export type GoogleSettings = { customer: string; base_url: string; token_url: string };
+export type OneLoginSettings = { base_url: string; app_id: string };
+
+/** Secret credentials per provider, as sealed in directory_connections.credentials. */
+export type OktaCredentials = { api_token: string } | { client_id: string; private_key: string; key_id?: string };
+export type EntraCredentials = { client_id: string; client_secret: string };
+export type GoogleCredentials = { service_account_json: string; subject: string };
+export type OneLoginCredentials = { client_id: string; client_secret: string };
+
+/** A stored directory with its credentials opened: what a connector is built from. */
+export type DirectoryConfig =
+  | { provider: "okta"; settings: OktaSettings; credentials: OktaCredentials }
+  | { provider: "entra"; settings: EntraSettings; credentials: EntraCredentials }
+  | { provider: "google"; settings: GoogleSettings; credentials: GoogleCredentials }
+  | { provider: "onelogin"; settings: OneLoginSettings; credentials: OneLoginCredentials };
+
+/** Fields of the credentials that are not secret: shown by the admin API next to `configured: true`. */
+export function publicCredentials(body: DirectoryBody): Record<string, string> {
+  switch (body.provider) {
+    case "okta":
+      return "api_token" in body.credentials
+        ? { auth: "api_token" }
+        : { auth: "private_key_jwt", client_id: body.credentials.client_id, ...(body.credentials.key_id ? { key_id: body.credentials.key_id } : {}) };
+    case "entra":
+    case "onelogin":
+      return { client_id: body.credentials.client_id };
+    case "google": {
+      let clientEmail: unknown;
+      try {
+        clientEmail = (JSON.parse(body.credentials.service_account_json) as { client_email?: unknown }).client_email;
+      } catch {
+        clientEmail = undefined;
+      }
+      return { subject: body.credentials.subject, ...(typeof clientEmail === "string" ? { client_email: clientEmail } : {}) };
+    }
+  }
+}
+
+/** Splits a validated body into what the store keeps in the clear and what it seals. */
+export function splitBody(body: DirectoryBody): { settings: Record<string, string>; credentials: Record<string, string> } {
+  const { provider: _p, credentials, max_deactivation_ratio: _r, interval_minutes: _i, full_every_hours: _f, ...settings } = body;
+  return { settings: settings as Record<string, string>, credentials: credentials as Record<string, string> };
+}

@@ -1,0 +1,70 @@
+import Router from "@koa/router";
+import type { AppDeps } from "../deps.ts";
+import { NotFoundError } from "../errors.ts";
+import { resolveOrgParam, type OrgState } from "./orgParam.ts";
+import { directoryBody, publicCredentials, splitBody } from "../../reconciler/directory/settings.ts";
+import { deleteDirectory, findDirectory, upsertDirectory } from "../../reconciler/directory/store.ts";
+import { presentDirectory } from "../../reconciler/directory/presenter.ts";
+import { connectDirectory, testDirectory } from "../../reconciler/directory/connect.ts";
+import { UnsupportedProviderError } from "../../reconciler/directory/connectors/index.ts";
+
+/** An enterprise connection's directory (read-only access to its IdP's API): store, read, remove, test. */
+export function buildDirectoryRouter(deps: AppDeps): Router<OrgState> {
+  const router = new Router<OrgState>({ prefix: "/v1/organizations/:org/enterprise_connections/:id/directory" });
+  resolveOrgParam(router, deps.models);
+  const { sequelize } = deps.db;
+
+  const connectionOf = async (organizationId: string, id: string) => {
+    const row = await deps.models.EnterpriseConnection.findOne({ where: { id, organization_id: organizationId } });
+    if (!row) throw new NotFoundError("Enterprise connection", id);
+    return row.get({ plain: true });
+  };
+  const storedOf = async (organizationId: string, id: string) => {
+    await connectionOf(organizationId, id);
+    const row = await findDirectory(sequelize, organizationId, id);
+    if (!row) throw new NotFoundError("Directory connection", id);
+    return row;
+  };
+
+  router.put("/", async (ctx) => {
+    const body = directoryBody.parse(ctx.state.body ?? {});
+    const connection = await connectionOf(ctx.state.organizationId, ctx.params.id!);
+    const { settings, credentials } = splitBody(body);
+    const row = await upsertDirectory(sequelize, {
+      organizationId: ctx.state.organizationId,
+      connectionId: connection.id,
+      provider: body.provider,
+      settings,
+      credentials,
+      publicCredentials: publicCredentials(body),
+      maxDeactivationRatio: body.max_deactivation_ratio,
+      intervalMinutes: body.interval_minutes,
+      fullEveryHours: body.full_every_hours,
+    }, deps.clock.now());
+    ctx.body = presentDirectory(row);
+  });
+
+  router.get("/", async (ctx) => {
+    ctx.body = presentDirectory(await storedOf(ctx.state.organizationId, ctx.params.id!));
+  });
+
+  router.delete("/", async (ctx) => {
+    await connectionOf(ctx.state.organizationId, ctx.params.id!);
+    const row = await deleteDirectory(sequelize, ctx.state.organizationId, ctx.params.id!);
+    if (!row) throw new NotFoundError("Directory connection", ctx.params.id);
+    ctx.body = { ...presentDirectory(row), deleted: true };
+  });
+
+  router.post("/test", async (ctx) => {
+    const row = await storedOf(ctx.state.organizationId, ctx.params.id!);
+    try {
+      const connector = connectDirectory(sequelize, row, { metrics: deps.metrics, timeoutMs: deps.config.directory.timeoutMs, rateLimitShare: deps.config.directory.rateLimitShare });
+      ctx.body = await testDirectory(connector);
+    } catch (error) {
+      if (!(error instanceof UnsupportedProviderError)) throw error;
+      ctx.body = { ok: false, detail: error.message, users: 0, groups: 0 };
+    }
+  });
+
+  return router;
+}
