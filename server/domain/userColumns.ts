@@ -110,6 +110,20 @@ export function expectedMappedColumns(
   return mappedColumnsOf(mapUser(mapping, scimResource, teamNames, budget), mapping.version);
 }
 
+/**
+ * A stored row's mapped columns in the shape the mapping produces (MappedFields: the app's
+ * `external_id` is the app_external_id column; `active` is the row's), for previews that show a
+ * mapping's result next to what the user has now. Keys in the mapping's destination order.
+ */
+export function storedMappedFields(row: MappedColumns & { active: boolean }): MappedFields {
+  const fields: Record<string, unknown> = {};
+  for (const [column, field] of FIELD_COLUMNS) {
+    fields[field] = row[column];
+    if (field === "external_id") fields.active = row.active;
+  }
+  return fields as MappedFields;
+}
+
 /** The mapped columns of a stored row (or of a write). */
 export function storedMappedColumns(row: MappedColumns): MappedColumns {
   const columns: Record<string, unknown> = {};
