@@ -177,7 +177,7 @@ async function pullDirectory(deps: ReconcileDeps, rc: RepairContext, log: Findin
   try {
     const result = await directoryPass(rc, log, dir, {
       repair: props.repair, force: props.force === true, mode: props.directoryMode ?? "auto", signal: props.signal, pending: directory.pending,
-      client: { ...directory.client, metrics: deps.metrics }, logger: logger.child({ directoryId: dir.id, provider: dir.provider }),
+      client: { ...directory.client, metrics: deps.metrics }, logger: logger.child({ directoryId: dir.id, provider: dir.provider }), kinds: props.kinds ? new Set(props.kinds) : undefined,
     });
     mode = result.mode;
     deps.metrics.directoryPullDuration.observe({ provider: dir.provider, mode, outcome: "succeeded" }, (Date.now() - timer) / 1000);

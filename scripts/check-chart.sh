@@ -27,7 +27,7 @@ if ! command -v helm >/dev/null 2>&1; then
 fi
 helm version --short
 
-required=(--set databaseUrl=postgres://rollcall:secret@db.internal:5432/rollcall --set adminKey=rk_0123456789abcdef0123456789)
+required=(--set databaseUrl=postgres://rollcall:secret@db.internal:5432/rollcall --set adminKey=rk_0123456789abcdef0123456789 --set encryptionKey=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=)
 everything=(
   "${required[@]}"
   --set publicUrl=https://rollcall.example.com

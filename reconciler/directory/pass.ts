@@ -3,7 +3,7 @@ import type { Logger } from "../../server/logger.ts";
 import type { PendingPolicy } from "../../server/commands/groups/memberSync.ts";
 import type { FindingLog } from "../findingLog.ts";
 import type { RepairContext } from "../repairs.ts";
-import type { Finding, IdpFindingKind, RepairOutcome } from "../types.ts";
+import type { Finding, FindingKind, IdpFindingKind, RepairOutcome } from "../types.ts";
 import { connectDirectory, type DirectoryClientOptions } from "./connect.ts";
 import type { DirectoryChange } from "./connectors/types.ts";
 import { DirectoryDiff, GroupDiff, diffMembers, type StoredUser } from "./diff.ts";
@@ -28,6 +28,8 @@ export type DirectoryPassOptions = {
   pending: PendingPolicy;
   logger: Logger;
   signal?: AbortSignal;
+  /** The kinds the run looks for (a repair of one kind must not fix the others); every idp_* kind when absent. */
+  kinds?: ReadonlySet<FindingKind>;
 };
 
 /** What a directory pass reports back to the run. */
@@ -81,6 +83,7 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
   };
   const note = (findings: Iterable<Finding>) => {
     for (const f of findings) {
+      if (options.kinds && !options.kinds.has(f.kind)) continue;
       log.add(f);
       if (f.action !== null) planned.push(f);
     }

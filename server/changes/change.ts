@@ -8,7 +8,7 @@ export type AuditEntry = {
   organizationId: string;
   actor: Actor;
   action: string;
-  subjectType: "user" | "team" | "attribute_mapping" | "webhook_endpoint" | "organization" | "scim_token" | "webhook_delivery" | "reconcile_run" | "portal_session";
+  subjectType: "user" | "team" | "attribute_mapping" | "webhook_endpoint" | "organization" | "scim_token" | "webhook_delivery" | "reconcile_run" | "portal_session" | "directory_connection";
   subjectId: string;
   changes?: Record<string, unknown>;
 };

@@ -19,6 +19,7 @@ import { peopleRoutes } from "./routes/peopleRoutes.ts";
 import { mappingRoutes } from "./routes/mappingRoutes.ts";
 import { webhookRoutes } from "./routes/webhookRoutes.ts";
 import { reconcileRoutes } from "./routes/reconcileRoutes.ts";
+import { directoryRoutes } from "./routes/directoryRoutes.ts";
 
 type AnyMiddleware = (ctx: AppContext, next: Next) => unknown;
 
@@ -72,6 +73,7 @@ export function buildPortal(deps: AppDeps): Middleware<AppState> {
   mappingRoutes(session, deps);
   webhookRoutes(session, deps);
   reconcileRoutes(session, deps);
+  directoryRoutes(session, deps);
 
   return chain([
     portalSecurityHeaders(),

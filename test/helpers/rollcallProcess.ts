@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "./freePort.ts";
 import { staleCompiledFiles } from "./compiledBuild.ts";
-import { TEST_ADMIN_KEY } from "./testService.ts";
+import { TEST_ADMIN_KEY, TEST_ENCRYPTION_KEY } from "./testService.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -72,6 +72,8 @@ export async function spawnRollcall(options: {
       PORT: String(port),
       HOST: "127.0.0.1",
       ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY,
+      // One key for every process, as in production: each seals and opens the others' secrets.
+      ROLLCALL_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
       ROLLCALL_DATA_DIR: await mkdtemp(path.join(tmpdir(), "rollcall-proc-")),
       ROLLCALL_SCIM_RATE_LIMIT: "0",
       LOG_LEVEL: "error",

@@ -46,6 +46,9 @@ describe("production build (npm run build)", function () {
     try {
       const res = await fetch(`${child.url}/v1/organizations`, { headers: { Authorization: `Bearer ${TEST_ADMIN_KEY}` } });
       expect(res.status).to.equal(200);
+      // The portal's static files are copied beside the compiled code (tsc emits only JavaScript).
+      const asset = await fetch(`${child.url}/portal/assets/portal.css`);
+      expect(asset.status).to.equal(200);
       // Recorded under the sources' names, so a database migrated by either build sees nothing pending.
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();

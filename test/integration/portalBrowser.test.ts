@@ -11,6 +11,8 @@ import type { Service } from "../../server/main.ts";
 import { createMetrics } from "../../server/metrics.ts";
 import { createDispatcher } from "../../server/webhooks/dispatcher.ts";
 import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from "../../server/webhooks/backoff.ts";
+import { QueryTypes } from "sequelize";
+import { startFakeOkta, type FakeOkta } from "../fakes/okta.ts";
 
 /**
  * The admin portal in a real headless Chromium (Debian's package, driven by playwright-core): the
@@ -19,6 +21,8 @@ import { MAX_ATTEMPTS, RETRY_DELAYS_MS } from "../../server/webhooks/backoff.ts"
 describe("admin portal in a browser", function () {
   this.timeout(60_000);
   let service: Service;
+  let databaseUrl: string | undefined;
+  let okta: FakeOkta | undefined;
   let stopService: () => Promise<void>;
   let context: BrowserContext;
   let page: Page;
@@ -37,7 +41,7 @@ describe("admin portal in a browser", function () {
     }
     this.timeout(120_000);
     const port = await freePort();
-    ({ service, stop: stopService } = await startIsolatedService({ env: { PORT: String(port), ROLLCALL_PUBLIC_URL: `http://127.0.0.1:${port}` } }));
+    ({ service, databaseUrl, stop: stopService } = await startIsolatedService({ env: { PORT: String(port), ROLLCALL_PUBLIC_URL: `http://127.0.0.1:${port}` } }));
     receiver = await startWebhookReceiver();
     orgId = (await admin(base(), "POST", "/v1/organizations", { name: `Acme ${unique()}` })).body.id;
     otherOrgId = (await admin(base(), "POST", "/v1/organizations", { name: `Globex ${unique()}` })).body.id;
@@ -50,6 +54,7 @@ describe("admin portal in a browser", function () {
     this.timeout(60_000);
     await context?.close();
     await receiver?.close();
+    await okta?.close();
     await stopService?.();
   });
 
@@ -190,6 +195,69 @@ describe("admin portal in a browser", function () {
     expect(ada.first_name).to.equal("ADA");
   });
 
+  it("sets up an Okta directory, tests it, finds a user suspended in Okta and repairs it past the blast-radius confirmation", async function () {
+    // Directory repairs need a connection besides the run's lock: PostgreSQL, not the embedded database.
+    if (!databaseUrl) this.skip();
+    const API_TOKEN = "00-browser-okta-token";
+    okta = await startFakeOkta({ appId: "0oa_browser", apiToken: API_TOKEN });
+    expect((await scim(base(), scimToken, "POST", "/Users", scimUserBody({ userName: "sam@acme.example", emails: [{ value: "sam@acme.example", primary: true }] }))).status).to.equal(201);
+    // The Okta app holds the users Rollcall holds (Okta's user id is what it sends as externalId); Sam is suspended in Okta only.
+    const users = await service.deps.db.sequelize.query<{ user_name: string; external_id: string }>(
+      `SELECT user_name, external_id FROM users WHERE organization_id = $1 AND active AND deleted_at IS NULL ORDER BY user_name`, { bind: [orgId], type: QueryTypes.SELECT },
+    );
+    for (const u of users) {
+      okta.state.users.set(u.external_id, {
+        id: u.external_id, login: u.user_name, email: u.user_name, firstName: "Given", lastName: "Family",
+        status: u.user_name === "sam@acme.example" ? "SUSPENDED" : "ACTIVE", lastUpdated: "2026-12-01T00:00:00.000Z",
+      });
+      okta.state.appUsers.set(u.external_id, "USER");
+    }
+    await page.getByRole("navigation", { name: "Portal sections" }).getByRole("link", { name: "Directory" }).click();
+    await page.getByRole("heading", { level: 1, name: "Directory connection" }).waitFor();
+    expect(await page.getByRole("main").textContent()).to.include("No directory is configured").and.include("connectors are not built yet");
+    await page.getByLabel("Provider").selectOption("okta");
+    await page.getByLabel("Okta base URL").fill(okta.url);
+    await page.getByLabel("Okta app ID").fill("0oa_browser");
+    await page.getByLabel("Okta API token").fill(API_TOKEN);
+    expect(await page.getByLabel("Okta API token").getAttribute("type")).to.equal("password");
+    await page.getByRole("button", { name: "Save directory" }).click();
+    await page.getByText("The directory was saved.").waitFor();
+    expect(await page.getByRole("main").textContent()).to.include("configured: true").and.not.include(API_TOKEN);
+    expect(await page.content()).not.to.include(API_TOKEN);
+    await checkAccessibility("directory");
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await page.getByText("Connection works.").waitFor();
+    expect(await page.getByRole("status").filter({ hasText: "Connection works." }).textContent()).to.include(`okta answered: ${users.length} assigned user(s), 0 assigned group(s)`).and.include(`users: ${users.length}, groups: 0`);
+    await screenshot(page, "directory");
+    await checkAccessibility("directory test result");
+
+    await page.getByRole("navigation", { name: "Portal sections" }).getByRole("link", { name: "Reconciliation" }).click();
+    await page.getByLabel("Compare with").selectOption("idp");
+    await page.getByRole("button", { name: "Run reconciliation" }).click();
+    await page.getByText("The reconciliation run finished.").waitFor();
+    const inactive = page.getByRole("region", { name: /Inactive in the IdP/ });
+    await inactive.waitFor();
+    expect(await inactive.getByRole("row", { name: /sam@acme\.example/ }).textContent()).to.include("suspended_in_idp").and.include("SUSPENDED");
+    expect(await page.getByRole("main").textContent()).to.include("Compared with: The IdP's directory (IdP).");
+    await screenshot(page, "reconcile-idp-findings");
+    await checkAccessibility("reconcile idp findings");
+    await inactive.getByRole("button", { name: "Repair" }).click();
+    await page.getByRole("button", { name: "Confirm repair" }).click();
+    // One of a handful of active users is more than the directory's 20% limit: the guard holds the repair back.
+    await page.getByRole("heading", { name: "Rollcall held back the repair (Inactive in the IdP)" }).waitFor();
+    expect(await page.getByRole("main").textContent()).to.include("Nothing was changed.").and.include(`It would deactivate 1 of ${users.length} active user(s); the limit is 20% of active users.`);
+    const samActive = async () => (await service.deps.db.sequelize.query<{ active: boolean }>(
+      `SELECT active FROM users WHERE organization_id = $1 AND user_name = 'sam@acme.example'`, { bind: [orgId], type: QueryTypes.SELECT },
+    ))[0]!.active;
+    expect(await samActive()).to.equal(true);
+    await screenshot(page, "repair-blast-radius");
+    await checkAccessibility("blast radius confirmation");
+    await page.getByRole("button", { name: "Repair anyway" }).click();
+    await page.getByText("The repair run finished.").waitFor();
+    expect(await page.getByRole("main").textContent()).to.include("deactivate_user: repaired");
+    expect(await samActive()).to.equal(false);
+  });
+
   it("finds users and teams by search, and shows connection health", async () => {
     await scim(base(), scimToken, "POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Engineering" });
     await page.getByRole("link", { name: "Users" }).click();
@@ -210,8 +278,6 @@ describe("admin portal in a browser", function () {
     expect(health).to.include("Last request from the IdP").and.include("/scim/v2/Users?filter=userName%20eq%20%22probe-7c1f%22");
     await screenshot(page, "health");
     await checkAccessibility("health");
-    await page.getByRole("link", { name: "Directory" }).click();
-    expect(await page.getByRole("main").textContent()).to.include("not available in this build");
     await page.getByRole("link", { name: "Setup" }).click();
     await page.getByRole("link", { name: "Okta" }).click();
     expect(await page.getByRole("main").textContent()).to.include("Import Groups").and.include("Push Groups").and.include("401");

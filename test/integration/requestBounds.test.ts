@@ -151,6 +151,8 @@ describe("request bounds: bad input is a 4xx, never a 5xx", () => {
       const service = await startTestService(shared.databaseUrl, { env: { ROLLCALL_HTTP_HEADERS_TIMEOUT_MS: "1000", ROLLCALL_HTTP_REQUEST_TIMEOUT_MS: "1500" } });
       try {
         const url = new URL(service.url!);
+        // A token of this service's own database (on the embedded database it is not the shared one).
+        const { token } = await createOrgWithToken(service.url!);
         const started = performance.now();
         const outcome = await new Promise<{ text: string; ms: number }>((resolve) => {
           const socket = connect(Number(url.port), url.hostname);
@@ -158,7 +160,7 @@ describe("request bounds: bad input is a 4xx, never a 5xx", () => {
           socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
           socket.on("close", () => resolve({ text, ms: performance.now() - started }));
           socket.on("error", () => {});
-          socket.write(`POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${org.token}\r\nContent-Type: application/scim+json\r\nContent-Length: 1000\r\n\r\n{"userName":`);
+          socket.write(`POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/scim+json\r\nContent-Length: 1000\r\n\r\n{"userName":`);
           // One byte a second, forever: Node's default would hold this for 300 s.
           const drip = setInterval(() => socket.write(" "), 1000);
           socket.on("close", () => clearInterval(drip));

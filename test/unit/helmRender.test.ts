@@ -14,7 +14,7 @@ import { parseManifests, validateManifests } from "../../scripts/validateManifes
  */
 const root = path.resolve(import.meta.dirname, "../..");
 const helmBinary = [process.env.HELM, path.join(homedir(), "go/bin/helm"), "/usr/local/bin/helm", "/usr/bin/helm"].find((p) => p && existsSync(p));
-const required = ["--set", "databaseUrl=postgres://rollcall:secret@db.internal:5432/rollcall", "--set", "adminKey=rk_0123456789abcdef0123456789"];
+const required = ["--set", "databaseUrl=postgres://rollcall:secret@db.internal:5432/rollcall", "--set", "adminKey=rk_0123456789abcdef0123456789", "--set", "encryptionKey=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="];
 
 type Manifest = { kind?: string; metadata?: { name?: string }; spec?: { template?: { spec?: PodSpec } }; stringData?: Record<string, string> };
 type PodSpec = { containers: Array<{ args?: string[]; env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>; volumeMounts?: unknown[] }>; volumes?: unknown[] };

@@ -14,9 +14,8 @@ import { barePage } from "../views/layout.ts";
 import { guideView, setupView } from "../views/setupView.ts";
 import { findGuide } from "../views/guides.ts";
 import { healthView } from "../views/healthView.ts";
-import { directoryView } from "../views/directoryView.ts";
 
-/** Setup (endpoint, tokens, guides), connection health, the directory notice, sign-out. */
+/** Setup (endpoint, tokens, guides), connection health, sign-out. */
 export function setupRoutes(router: Router<PortalState>, deps: AppDeps): void {
   const { sequelize } = deps.db;
   const endpointUrl = `${deps.config.publicUrl}/scim/v2/`;
@@ -60,8 +59,6 @@ export function setupRoutes(router: Router<PortalState>, deps: AppDeps): void {
     const [health, tokens] = await Promise.all([connectionHealth(sequelize, organizationId, deps.clock.now()), tokensOf(ctx)]);
     renderPage(ctx, "/portal/health", "Connection health", healthView({ health, tokens }));
   });
-
-  router.get("/directory", (ctx) => renderPage(ctx, "/portal/directory", "Directory connection", directoryView()));
 
   router.post("/sign-out", async (ctx) => {
     await endPortalSession(sequelize, ctx.state.portal.id, deps.clock.now());

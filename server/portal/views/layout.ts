@@ -25,6 +25,8 @@ export const NOTICES = {
   mapping_saved_applying: "The mapping was saved. Existing users are being re-mapped in the background; progress is shown below.",
   run_finished: "The reconciliation run finished.",
   repair_finished: "The repair run finished. Its findings show what was changed.",
+  directory_saved: "The directory was saved. Use Test connection to check that Rollcall can read it.",
+  directory_deleted: "The directory was deleted; reconciliations no longer read this IdP.",
 } as const;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -2,8 +2,9 @@ import { html, timeTag, type SafeHtml } from "../html.ts";
 import type { PortalSession } from "../context.ts";
 import type { ReconcileRunListRow, ReconcileRunRow } from "../../../reconciler/runStore.ts";
 import type { Finding, FindingKind } from "../../../reconciler/types.ts";
-import { FINDING_KINDS } from "../../../reconciler/types.ts";
+import { FINDING_KINDS, IDP_FINDING_KINDS } from "../../../reconciler/types.ts";
 import type { BlastRadius } from "../blastRadius.ts";
+import type { BlastRadius as GuardRadius } from "../../../reconciler/directory/guard.ts";
 import { csrfField } from "./layout.ts";
 import { emptyState, statusBadge } from "./components.ts";
 
@@ -23,6 +24,11 @@ export const KIND_TEXT: Record<FindingKind, { title: string; meaning: string }> 
   idp_group_missing: { title: "Group gone from the IdP", meaning: "Teams whose IdP group no longer exists (for example a OneLogin role that was deleted). Repair deletes the team." },
 };
 
+/** The run's sources, as the admin chooses them. */
+const SOURCE_TEXT = { local: "Rollcall's own rules (local)", idp: "The IdP's directory (IdP)", all: "Both (all)" } as const;
+
+type PulledDirectory = { provider: string; mode: string; users_seen: number; groups_seen: number; repair_skipped?: string };
+
 const runTone = (status: string) => (status === "succeeded" ? "ok" : status === "failed" ? "bad" : "neutral");
 
 function total(run: ReconcileRunListRow): string {
@@ -32,11 +38,19 @@ function total(run: ReconcileRunListRow): string {
 }
 
 /** The reconciliation page: start a run, list runs. */
-export function reconcileView(props: { session: PortalSession; runs: ReconcileRunListRow[]; error?: string | undefined }): SafeHtml {
+export function reconcileView(props: { session: PortalSession; runs: ReconcileRunListRow[]; hasDirectory: boolean; error?: string | undefined }): SafeHtml {
+  const chosen = props.hasDirectory ? "all" : "local";
   return html`
-<p class="lead">A reconciliation compares what Rollcall holds with what it should hold (current mapping, memberships of deactivated users, pending members) and reports the differences. It changes nothing unless you repair a finding.</p>
+<p class="lead">A reconciliation compares what Rollcall holds with what it should hold (current mapping, memberships of deactivated users, pending members) and, with a <a href="/portal/directory">directory connection</a>, with what your IdP's own directory says. It reports the differences and changes nothing unless you repair a finding.</p>
 ${props.error ? html`<div class="alert" role="alert"><p>${props.error}</p></div>` : ""}
-<form method="post" action="/portal/reconcile" class="inline">${csrfField(props.session)}<button type="submit">Run reconciliation</button></form>
+<form method="post" action="/portal/reconcile" class="actions">${csrfField(props.session)}
+  <label for="reconcile-source">Compare with</label>
+  <select id="reconcile-source" name="source" aria-describedby="reconcile-source-hint">
+    ${Object.entries(SOURCE_TEXT).map(([value, label]) => html`<option value="${value}"${value === chosen ? html` selected` : ""}>${label}</option>`)}
+  </select>
+  <button type="submit">Run reconciliation</button>
+</form>
+<p id="reconcile-source-hint" class="hint">${props.hasDirectory ? "The IdP's directory is read once per run, read-only." : "No directory connection yet: only Rollcall's own rules can be checked."}</p>
 ${props.runs.length === 0 ? emptyState("No runs yet.") : html`<table>
   <caption>Runs, newest first</caption>
   <thead><tr><th scope="col">Started</th><th scope="col">Status</th><th scope="col">Mode</th><th scope="col">Trigger</th><th scope="col">Findings</th><th scope="col"><span class="visually-hidden">Details</span></th></tr></thead>
@@ -59,6 +73,15 @@ function subjectText(finding: Finding): string {
 
 const compact = (value: Record<string, unknown>) => JSON.stringify(value);
 
+/** What the run compared with, and what each directory pull read. */
+function sourceLine(run: ReconcileRunRow): SafeHtml {
+  const summary = run.summary as { source?: string; directories?: PulledDirectory[] };
+  const source = summary.source && Object.hasOwn(SOURCE_TEXT, summary.source) ? SOURCE_TEXT[summary.source as keyof typeof SOURCE_TEXT] : SOURCE_TEXT.local;
+  const pulls = summary.directories ?? [];
+  return html`<p>Compared with: ${source}.</p>
+${pulls.length > 0 ? html`<ul class="pulls">${pulls.map((d) => html`<li>${d.provider} directory, ${d.mode} pull: ${d.users_seen} user(s) and ${d.groups_seen} group(s) read${d.repair_skipped ? html`; repair skipped: ${d.repair_skipped}` : ""}</li>`)}</ul>` : ""}`;
+}
+
 /** One run's findings, grouped by kind, each repairable kind with its Repair button. */
 export function runView(props: { run: ReconcileRunRow }): SafeHtml {
   const { run } = props;
@@ -66,17 +89,19 @@ export function runView(props: { run: ReconcileRunRow }): SafeHtml {
   for (const f of run.findings) byKind.set(f.kind, [...(byKind.get(f.kind) ?? []), f]);
   return html`<p><a href="/portal/reconcile">Back to reconciliation</a></p>
 <p>Status ${statusBadge(run.status, runTone(run.status))}, ${run.repair ? "repair run" : "report run"}, started ${timeTag(run.started_at)}${run.error ? html`. ${run.error}` : ""}.</p>
+${sourceLine(run)}
 ${run.findings.length === 0 ? emptyState("No findings: everything Rollcall holds matches what it should hold.") : ""}
 ${FINDING_KINDS.filter((k) => byKind.has(k)).map((kind) => {
   const findings = byKind.get(kind)!;
   const repairable = !run.repair && findings.some((f) => f.action !== null);
+  const fromIdp = (IDP_FINDING_KINDS as readonly string[]).includes(kind);
   return html`<section aria-labelledby="kind-${kind}" class="panel" data-kind="${kind}">
   <h2 id="kind-${kind}">${KIND_TEXT[kind].title} (${findings.length})</h2>
   <p>${KIND_TEXT[kind].meaning}</p>
   <table>
     <caption>${KIND_TEXT[kind].title}</caption>
-    <thead><tr><th scope="col">Subject</th><th scope="col">Why</th><th scope="col">Stored</th><th scope="col">Expected</th><th scope="col">Fix</th></tr></thead>
-    <tbody>${findings.map((f) => html`<tr><th scope="row" class="mono">${subjectText(f)}</th><td>${f.reason}</td><td class="mono small">${compact(f.stored)}</td><td class="mono small">${compact(f.expected)}</td><td>${f.repair ? `${f.action ?? "none"}: ${f.repair.outcome}${f.repair.error ? ` (${f.repair.error})` : ""}` : f.action ?? "reported only"}</td></tr>`)}</tbody>
+    <thead><tr><th scope="col">Subject</th><th scope="col">Why</th>${fromIdp ? html`<th scope="col">In the IdP</th>` : ""}<th scope="col">Stored</th><th scope="col">Expected</th><th scope="col">Fix</th></tr></thead>
+    <tbody>${findings.map((f) => html`<tr><th scope="row" class="mono">${subjectText(f)}</th><td>${f.reason}</td>${fromIdp ? html`<td class="mono small">${f.idp ? compact(f.idp) : "–"}</td>` : ""}<td class="mono small">${compact(f.stored)}</td><td class="mono small">${compact(f.expected)}</td><td>${f.repair ? `${f.action ?? "none"}: ${f.repair.outcome}${f.repair.error ? ` (${f.repair.error})` : ""}` : f.action ?? "reported only"}</td></tr>`)}</tbody>
   </table>
   ${repairable ? html`<form method="get" action="/portal/reconcile/runs/${run.id}/repair" class="inline"><input type="hidden" name="kind" value="${kind}"><button type="submit" aria-describedby="kind-${kind}">Repair</button></form>` : ""}
 </section>`;
@@ -100,6 +125,30 @@ export function repairConfirmView(props: { session: PortalSession; run: Reconcil
     ${csrfField(props.session)}
     <input type="hidden" name="kind" value="${r.kind}">
     <button type="submit" class="danger">Confirm repair</button>
+    <a href="/portal/reconcile/runs/${props.run.id}" class="button secondary">Cancel</a>
+  </form>
+</section>`;
+}
+
+/** The directory guard refused a repair: its numbers, and "Repair anyway" (force) for an admin who checked the IdP. */
+export function blastRadiusRefusedView(props: { session: PortalSession; run: ReconcileRunRow; kind: FindingKind; radius: GuardRadius }): SafeHtml {
+  const r = props.radius;
+  const limit = `${Math.round(r.max_deactivation_ratio * 1000) / 10}%`;
+  return html`<section aria-labelledby="refused-h" class="panel confirm">
+  <h2 id="refused-h">Rollcall held back the repair (${KIND_TEXT[props.kind].title})</h2>
+  <div class="alert" role="alert">
+    <p><strong>Nothing was changed.</strong> This repair is larger than the directory's limit allows, which is what an IdP answering with a wrong or empty list would look like.</p>
+  </div>
+  <ul>
+    <li>It would deactivate <strong>${r.deactivations}</strong> of <strong>${r.active_users}</strong> active user(s); the limit is ${limit} of active users.</li>
+    <li>It would empty <strong>${r.teams_emptied.length}</strong> team(s)${r.teams_emptied.length > 0 ? html`: <span class="mono">${r.teams_emptied.join(", ")}</span>` : ""}.</li>
+  </ul>
+  <p>Check the IdP first. If these changes are what you expect, repair anyway.</p>
+  <form method="post" action="/portal/reconcile/runs/${props.run.id}/repair" class="actions">
+    ${csrfField(props.session)}
+    <input type="hidden" name="kind" value="${props.kind}">
+    <input type="hidden" name="force" value="true">
+    <button type="submit" class="danger">Repair anyway</button>
     <a href="/portal/reconcile/runs/${props.run.id}" class="button secondary">Cancel</a>
   </form>
 </section>`;

@@ -1,0 +1,75 @@
+import type { z } from "zod";
+import { directoryBody, type DirectoryBody } from "../../reconciler/directory/settings.ts";
+import type { DirectoryRow } from "../../reconciler/directory/store.ts";
+
+/** The providers the portal's form sets up: the ones whose connector is built. */
+export const FORM_PROVIDERS = { okta: "Okta", entra: "Microsoft Entra ID" } as const;
+export type FormProvider = keyof typeof FORM_PROVIDERS;
+
+/** Labels of the form's fields, so a validation message names what the admin sees. */
+const FIELD_LABELS: Record<string, string> = {
+  provider: "Provider",
+  base_url: "Base URL",
+  app_id: "Okta app ID",
+  "credentials.api_token": "Okta API token",
+  tenant_id: "Entra tenant ID",
+  service_principal_id: "Entra service principal ID",
+  login_base_url: "Entra login base URL",
+  external_id_attribute: "Entra attribute sent as externalId",
+  "credentials.client_id": "Entra client ID",
+  "credentials.client_secret": "Entra client secret",
+  max_deactivation_ratio: "Deactivation limit",
+  interval_minutes: "Pull every (minutes)",
+};
+
+const text = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value.trim());
+const secret = (value: string | undefined) => (value === undefined || value === "" ? "" : value);
+const number = (value: string | undefined) => (text(value) === undefined ? undefined : Number(value));
+
+/**
+ * The admin API's PUT body from the portal form: the chosen provider's fields only (the form shows
+ * both providers' fields; the others are ignored). Secrets are required on every save: a PUT
+ * replaces the directory and the portal never has them to fill in. The schedule's full-pass
+ * cadence, which the form does not show, is kept from the stored directory. Pure.
+ */
+export function formToDirectoryBody(form: Record<string, string>, current: DirectoryRow | undefined): Record<string, unknown> {
+  const provider = form.provider ?? "";
+  const percent = number(form.max_deactivation_percent);
+  const common = {
+    max_deactivation_ratio: percent === undefined ? undefined : percent / 100,
+    interval_minutes: number(form.interval_minutes),
+    full_every_hours: current?.full_every_hours,
+  };
+  if (provider === "okta") {
+    return { provider, base_url: text(form.okta_base_url) ?? "", app_id: text(form.okta_app_id) ?? "", credentials: { api_token: secret(form.okta_api_token) }, ...common };
+  }
+  if (provider === "entra") {
+    return {
+      provider,
+      tenant_id: text(form.entra_tenant_id) ?? "",
+      service_principal_id: text(form.entra_service_principal_id) ?? "",
+      base_url: text(form.entra_base_url),
+      login_base_url: text(form.entra_login_base_url),
+      external_id_attribute: text(form.entra_external_id_attribute),
+      credentials: { client_id: text(form.entra_client_id) ?? "", client_secret: secret(form.entra_client_secret) },
+      ...common,
+    };
+  }
+  return { provider, ...common };
+}
+
+/** Validates the form with the admin API's schema; problems are worded with the form's labels. */
+export function parseDirectoryForm(form: Record<string, string>, current: DirectoryRow | undefined): { ok: true; body: DirectoryBody } | { ok: false; errors: string[] } {
+  const provider = form.provider ?? "";
+  if (!Object.hasOwn(FORM_PROVIDERS, provider)) return { ok: false, errors: ["Provider: choose Okta or Microsoft Entra ID."] };
+  const parsed = directoryBody.safeParse(formToDirectoryBody(form, current));
+  if (parsed.success) return { ok: true, body: parsed.data };
+  return { ok: false, errors: parsed.error.issues.map((issue) => describeIssue(issue, provider as FormProvider)) };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, provider: FormProvider): string {
+  const path = issue.path.map(String).join(".");
+  const label = path === "base_url" ? `${FORM_PROVIDERS[provider]} base URL` : FIELD_LABELS[path] ?? path;
+  const message = path === "max_deactivation_ratio" ? "must be between 0 and 100 percent" : issue.message;
+  return `${label}: ${message}.`;
+}
