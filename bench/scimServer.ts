@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -31,6 +32,8 @@ export async function startServerProcess(
       PORT: String(port),
       HOST: "127.0.0.1",
       ROLLCALL_ADMIN_KEY: adminKey,
+      // Production requires the key that seals secrets at rest; a bench run uses a throwaway one.
+      ROLLCALL_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       ROLLCALL_DATA_DIR: await mkdtemp(path.join(tmpdir(), "rollcall-bench-")),
       ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS: "true",
       ROLLCALL_ENABLE_RECONCILER: "false",

@@ -10,6 +10,7 @@
  * here), times spawn → first 200 from /readyz, then reads VmRSS from /proc (Linux) once ready and
  * again after 200 SCIM-less admin requests. Prints the median and the spread of each variant.
  */
+import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
@@ -43,6 +44,8 @@ async function once(args: string[], databaseUrl: string): Promise<Sample> {
       PORT: String(port),
       HOST: "127.0.0.1",
       ROLLCALL_ADMIN_KEY: ADMIN_KEY,
+      // Production requires the key that seals secrets at rest; a bench run uses a throwaway one.
+      ROLLCALL_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       ROLLCALL_DATA_DIR: await mkdtemp(path.join(tmpdir(), "rollcall-startup-")),
       ROLLCALL_ENABLE_RECONCILER: "false",
       LOG_LEVEL: "warn",
