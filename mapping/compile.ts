@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { isRecord } from "./attributes.ts";
 import { DEFAULT_ENTRIES } from "./defaults.ts";
+import { SCALAR_FIELDS } from "./destination.ts";
 import { compileEntry } from "./entry.ts";
 import {
   MappingValidationError,
@@ -15,7 +16,7 @@ import {
 export const MAX_ENTRIES = 200;
 export const MAX_VALUE_LENGTH = 4000;
 
-const FIELD_ORDER: readonly ScalarField[] = ["email_address", "first_name", "last_name", "external_id", "active", "organization_role"];
+const FIELD_ORDER: readonly ScalarField[] = SCALAR_FIELDS;
 
 const documentSchema = z
   .record(

@@ -3,7 +3,9 @@ import type { Destination, MetadataBucket, ScalarField } from "./types.ts";
 export const ROLE_KEY_HINT = 'expected "org:<name>" with lowercase letters, digits, "_" or "-"';
 
 const ROLE_KEY = /^org:[a-z0-9_-]{1,64}$/;
-const FIELDS: readonly ScalarField[] = ["email_address", "first_name", "last_name", "external_id", "active", "organization_role"];
+/** The scalar destinations, in the order they are evaluated and listed in errors. */
+export const SCALAR_FIELDS: readonly ScalarField[] = ["email_address", "first_name", "last_name", "external_id", "active", "organization_role"];
+const FIELDS = SCALAR_FIELDS;
 const BUCKETS: readonly MetadataBucket[] = ["public_metadata", "private_metadata"];
 const METADATA_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 // Metadata objects are built with plain assignment, so these names must never become keys.

@@ -21,6 +21,7 @@ export { evaluateMapping, EVALUATION_BUDGET_MS, MappingRequestBudget } from "./e
 export { DEFAULT_MAPPING_DOCUMENT, DEFAULT_ORGANIZATION_ROLE } from "./defaults.ts";
 export { compileMappingCached, MAPPING_CACHE_SIZE } from "./cache.ts";
 export { isRoleKey } from "./destination.ts";
+export { looksLikeEmail } from "./coerce.ts";
 export { ENTERPRISE_USER_SCHEMA, CORE_USER_SCHEMA } from "./sourcePath.ts";
 export { TEMPLATE_OUTPUT_LIMIT, TEMPLATE_RENDER_LIMIT_MS } from "./templateEngine.ts";
 

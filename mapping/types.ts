@@ -36,7 +36,8 @@ export type MappingEntryError = { key: string; destination: string; message: str
 
 export type MappingResult = { fields: MappedFields; errors: MappingEntryError[] };
 
-export type ScalarField = "email_address" | "first_name" | "last_name" | "external_id" | "active" | "organization_role";
+/** Every mapped field that is not a metadata bucket. */
+export type ScalarField = Exclude<keyof MappedFields, MetadataBucket>;
 
 export type MetadataBucket = "public_metadata" | "private_metadata";
 

@@ -3,7 +3,8 @@ import type { Clock } from "../server/context.ts";
 import type { Logger } from "../server/logger.ts";
 import type { Metrics } from "../server/metrics.ts";
 import { newId } from "../server/ids.ts";
-import { recordEvent } from "../server/webhooks/outbox.ts";
+import { driftDetected } from "../server/changes/payloads.ts";
+import { recordChange } from "../server/changes/recorder.ts";
 import { FindingLog } from "./findingLog.ts";
 import { hasDedicatedLockConnection, withOrgLock, type LockRefusal } from "./orgLock.ts";
 import { duplicateEmailsPass, pendingPass, teamsPass, usersPass, type ScanOptions } from "./passes.ts";
@@ -135,12 +136,8 @@ export async function reconcileOrganization(deps: ReconcileDeps, props: Reconcil
         });
         if (summary.total > 0) {
           const { findings: _stored, ...listed } = run;
-          await recordEvent(sequelize, tx, {
-            organizationId: props.organizationId,
-            type: "reconciler.drift_detected",
-            subjectId: run.id,
-            data: { reconcile_run: presentRun(listed), findings_sample: log.kept.slice(0, WEBHOOK_FINDINGS_SAMPLE) },
-          }, finishedAt);
+          const sample = log.kept.slice(0, WEBHOOK_FINDINGS_SAMPLE);
+          await recordChange({ sequelize, transaction: tx }, driftDetected(props.organizationId, run, { reconcile_run: presentRun(listed), findings_sample: sample }), finishedAt);
         }
         return run;
       });

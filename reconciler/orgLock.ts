@@ -1,5 +1,5 @@
 import type { Sequelize, Transaction } from "sequelize";
-import { select } from "../server/models/sql.ts";
+import { tryLockKey } from "../server/models/sql.ts";
 import { writeTransaction } from "../server/db/transactions.ts";
 
 /**
@@ -54,13 +54,7 @@ export async function withOrgLock<T>(sequelize: Sequelize, organizationId: strin
     const lockTx = await sequelize.transaction();
     let value: T;
     try {
-      const [row] = await select<{ locked: boolean }>(
-        sequelize,
-        `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked`,
-        [orgLockKey(organizationId)],
-        lockTx,
-      );
-      if (!row?.locked) {
+      if (!(await tryLockKey(sequelize, lockTx, orgLockKey(organizationId)))) {
         await lockTx.rollback();
         return { acquired: false, reason: "locked_by_another_process" };
       }

@@ -4,7 +4,7 @@ import type { FindingLog } from "./findingLog.ts";
 import { planDuplicateEmails, planPendingBatch, planTeamBatch } from "./orgPlanner.ts";
 import { groupsAttributeKeys, planUserBatch } from "./planner.ts";
 import { deleteExpiredPending, expectedMapping, repairTeamMemberships, rewriteUserMapping, stampMappingVersions, type RepairContext } from "./repairs.ts";
-import { duplicateEmailBatch, membershipsOf, pendingBatch, teamBatch, teamKeys, userBatch } from "./scan.ts";
+import { duplicateEmailBatch, membershipsOf, pendingBatch, teamBatch, teamKeys, userBatch } from "./scanQueries.ts";
 import type { Finding, FindingKind, RepairOutcome } from "./types.ts";
 
 /** How one run scans its organization. */

@@ -1,42 +1,26 @@
-import { stableJson } from "../server/stableJson.ts";
-import type { UserRow } from "../server/models/rows.ts";
 /*
  * The pure half of the reconciler: given stored rows, decide what is wrong and how a repair would
  * fix it. No database, no HTTP: the job feeds it batches, and repairs call it again on freshly
- * locked rows so a fix is only applied if the problem still exists.
+ * locked rows so a fix is only applied if the problem still exists. Which columns are mapped, how
+ * they are compared and what counts as an email are decided by server/domain/userColumns.ts, the
+ * same owner the SCIM writer uses.
  */
+import {
+  differingColumns,
+  isUsableEmail,
+  MAPPED_COLUMNS,
+  mappedColumnsOf,
+  storedMappedColumns,
+  type MappedColumns,
+} from "../server/domain/userColumns.ts";
 import type { ExpectedMapping, Finding, MembershipSnapshot, RepairAction, UserSnapshot } from "./types.ts";
 
-/** Same rule as the SCIM user writer: a stored email must look like one. */
-const EMAIL = /^[^\s@]+@[^\s@]+$/;
-
-/** The mapped columns of a user, keyed by column name. */
-export type MappedColumns = Pick<
-  UserRow,
-  | "email_address" | "first_name" | "last_name" | "app_external_id" | "organization_role" | "public_metadata"
-  | "private_metadata" | "mapping_errors" | "mapping_version"
->;
-
-const MAPPED_KEYS: (keyof MappedColumns)[] = [
-  "email_address", "first_name", "last_name", "app_external_id", "organization_role",
-  "public_metadata", "private_metadata", "mapping_errors", "mapping_version",
-];
+export type { MappedColumns };
 
 /** What the current mapping makes of a user's stored SCIM resource and current (live) teams. */
 export function expectedColumns(user: UserSnapshot, memberships: MembershipSnapshot[], mapping: ExpectedMapping): MappedColumns {
   const teamNames = memberships.filter((m) => m.user_id === user.id && m.team_deleted_at === null).map((m) => m.team_name);
-  const { fields, errors } = mapping.evaluate(user.scim_resource, teamNames);
-  return {
-    email_address: fields.email_address,
-    first_name: fields.first_name,
-    last_name: fields.last_name,
-    app_external_id: fields.external_id,
-    organization_role: fields.organization_role,
-    public_metadata: fields.public_metadata,
-    private_metadata: fields.private_metadata,
-    mapping_errors: errors,
-    mapping_version: mapping.version,
-  };
+  return mappedColumnsOf(mapping.evaluate(user.scim_resource, teamNames), mapping.version);
 }
 
 /**
@@ -48,18 +32,8 @@ export function expectedColumns(user: UserSnapshot, memberships: MembershipSnaps
 export function driftOf(user: UserSnapshot, memberships: MembershipSnapshot[], mapping: ExpectedMapping): Finding | null {
   if (user.deleted_at !== null) return null;
   const expected = expectedColumns(user, memberships, mapping);
-  const stored: MappedColumns = {
-    email_address: user.email_address,
-    first_name: user.first_name,
-    last_name: user.last_name,
-    app_external_id: user.app_external_id,
-    organization_role: user.organization_role,
-    public_metadata: user.public_metadata,
-    private_metadata: user.private_metadata,
-    mapping_errors: user.mapping_errors,
-    mapping_version: user.mapping_version,
-  };
-  const differing = MAPPED_KEYS.filter((k) => stableJson(stored[k]) !== stableJson(expected[k]));
+  const stored = storedMappedColumns(user);
+  const differing = differingColumns(stored, expected, MAPPED_COLUMNS);
   const subject = { type: "user" as const, id: user.id };
   if (differing.length === 0) {
     if (expected.mapping_errors.length === 0) return null;
@@ -68,7 +42,7 @@ export function driftOf(user: UserSnapshot, memberships: MembershipSnapshot[], m
   const pick = (cols: MappedColumns) => Object.fromEntries(differing.map((k) => [k, cols[k]]));
   let reason = "fields_differ";
   let action: RepairAction | null = "rewrite_mapped_fields";
-  if (!expected.email_address || !EMAIL.test(expected.email_address)) {
+  if (!isUsableEmail(expected.email_address)) {
     reason = "mapping_yields_no_email";
     action = null;
   } else if (differing.length === 1 && differing[0] === "mapping_version") {
@@ -169,7 +143,7 @@ function userFindings(user: UserSnapshot, memberships: MembershipSnapshot[], tea
       stored: { active: true, deleted_at: user.deleted_at.getTime() }, expected: { active: false }, action: null,
     });
   }
-  if (user.deleted_at === null && user.active && (!user.email_address || !EMAIL.test(user.email_address))) {
+  if (user.deleted_at === null && user.active && !isUsableEmail(user.email_address)) {
     findings.push({
       kind: "broken_invariant", reason: "active_user_without_email", subject: { type: "user", id: user.id },
       stored: { email_address: user.email_address }, expected: { email_address: "a valid email address" }, action: null,

@@ -1,22 +1,25 @@
 import type { Sequelize, Transaction } from "sequelize";
 import type { Clock } from "../server/context.ts";
 import type { Metrics } from "../server/metrics.ts";
-import { writeAudit, type Actor } from "../server/commands/audit.ts";
-import { recordChange } from "../server/commands/recordChange.ts";
+import type { Actor } from "../server/changes/change.ts";
+import { auditedOnly, teamChanged, userChanged } from "../server/changes/payloads.ts";
+import { recordChange } from "../server/changes/recorder.ts";
 import { loadCurrentMapping, mapUser, type CurrentMapping } from "../server/commands/userMapping.ts";
 import { remapUsersAfterMembershipChange } from "../server/commands/users/userRemapper.ts";
-import type { MembershipRow, TeamRow, UserRow } from "../server/models/rows.ts";
-import { execute, select } from "../server/models/sql.ts";
-import { presentAppTeam, presentAppUser } from "../server/presenters/appViews.ts";
+import type { WriteContext } from "../server/domain/writeContext.ts";
+import type { MembershipRow } from "../server/models/rows.ts";
+import { stampMappingVersion, updateMappedColumns } from "../server/models/userQueries.ts";
+import { bumpTeamVersion, lockTeamForRepair, memberCountOf } from "../server/models/teamQueries.ts";
+import { deleteExpiredPendingMemberships, deleteMemberships, suspendMemberships } from "../server/models/membershipQueries.ts";
 import type { RunExecutor } from "./orgLock.ts";
 import { driftOf, expectedColumns, groupsAttributeKeys, membershipVerdict, namedTeamIds } from "./planner.ts";
-import { lockUsers, membershipsOf, teamKeys } from "./scan.ts";
+import { lockUsers, membershipsOf, teamKeys } from "./scanQueries.ts";
 import type { ExpectedMapping, MembershipSnapshot, RepairOutcome } from "./types.ts";
 
 /*
  * The fixes of a repair run. Each runs in its own transaction (exec.write), locks what it changes,
  * re-checks the problem on the locked rows with the planner (an IdP write may have fixed it since
- * the scan), and records its outbox event and audit row in that same transaction, exactly like an
+ * the scan), and records its change (event and audit row) in that same transaction, exactly like an
  * IdP change. Rows are locked FOR NO KEY UPDATE: it serialises with SCIM writers (FOR UPDATE) but
  * not with the foreign-key checks of their membership inserts, which would otherwise deadlock.
  */
@@ -40,6 +43,14 @@ export function expectedMapping(current: CurrentMapping): ExpectedMapping {
 
 const actorOf = (rc: RepairContext): Actor => ({ type: "reconciler", id: rc.runId });
 
+/** Who a fix's change is by: the run, for its organization. */
+const authorOf = (rc: RepairContext) => ({ organizationId: rc.organizationId, actor: actorOf(rc), reconcileRunId: rc.runId });
+
+/** The reconciler's own write context (the domain's, as SCIM builds one per request), for one fix's transaction. */
+function writeContextOf(rc: RepairContext, transaction: Transaction, props: { now: Date; mapping: CurrentMapping; connectionId: string }): WriteContext {
+  return { sequelize: rc.sequelize, transaction, metrics: rc.metrics, ...authorOf(rc), ...props };
+}
+
 /** Memberships in live teams, as presenters show them. */
 const liveMemberships = (rows: MembershipSnapshot[]): MembershipRow[] =>
   rows.filter((m) => m.team_deleted_at === null).map((m) => ({ team_id: m.team_id, user_id: m.user_id, status: m.status, source: m.source, display_name: m.team_name }));
@@ -56,25 +67,12 @@ export async function rewriteUserMapping(rc: RepairContext, userId: string): Pro
     const finding = driftOf(user, memberships, mapping);
     if (!finding || finding.action !== "rewrite_mapped_fields") return "unchanged";
     const next = expectedColumns(user, memberships, mapping);
-    const [row] = await execute<UserRow>(
-      sequelize,
-      `UPDATE users SET email_address = $2, first_name = $3, last_name = $4, app_external_id = $5, organization_role = $6,
-         public_metadata = $7, private_metadata = $8, mapping_errors = $9, mapping_version = $10, updated_at = $11
-       WHERE id = $1 RETURNING *`,
-      [userId, next.email_address, next.first_name, next.last_name, next.app_external_id, next.organization_role,
-        JSON.stringify(next.public_metadata), JSON.stringify(next.private_metadata), JSON.stringify(next.mapping_errors),
-        next.mapping_version, now],
-      tx,
-    );
-    await recordChange(sequelize, tx, {
-      organizationId,
-      type: "scimUser.updated",
-      subjectId: userId,
-      data: { user: presentAppUser(row!, liveMemberships(memberships)), enterprise_connection_id: row!.enterprise_connection_id, reconcile_run_id: rc.runId },
-    }, {
-      organizationId, actor: actorOf(rc), action: "user.remapped", subjectType: "user", subjectId: userId,
-      changes: { stored: finding.stored, expected: finding.expected },
-    }, now);
+    const row = await updateMappedColumns(sequelize, tx, { id: userId, values: next, now, bumpVersion: false });
+    const change = userChanged(authorOf(rc), "remapped", { row, memberships: liveMemberships(memberships) }, {
+      stored: finding.stored,
+      expected: finding.expected,
+    });
+    await recordChange({ sequelize, transaction: tx }, change, now);
     return "repaired";
   });
 }
@@ -94,27 +92,15 @@ export async function stampMappingVersions(rc: RepairContext, userIds: string[])
     const mapping = expectedMapping(current);
     const stamp = users.filter((u) => driftOf(u, memberships, mapping)?.action === "stamp_mapping_version").map((u) => u.id);
     if (stamp.length > 0) {
-      await execute(sequelize, `UPDATE users SET mapping_version = $2 WHERE id = ANY($1::text[])`, [stamp, current.version], tx);
-      await writeAudit(sequelize, tx, {
-        organizationId, actor: actorOf(rc), action: "users.mapping_version_stamped", subjectType: "organization", subjectId: organizationId,
+      await stampMappingVersion(sequelize, tx, stamp, current.version);
+      await recordChange({ sequelize, transaction: tx }, auditedOnly(authorOf(rc), {
+        action: "users.mapping_version_stamped", subjectType: "organization", subjectId: organizationId,
         changes: { mapping_version: current.version, user_ids: stamp },
-      }, now);
+      }), now);
     }
     const stamped = new Set(stamp);
     return new Map(userIds.map((id) => [id, stamped.has(id) ? "repaired" : "unchanged"]));
   });
-}
-
-async function lockTeam(sequelize: Sequelize, tx: Transaction, organizationId: string, teamId: string): Promise<TeamRow | undefined> {
-  const rows = await select<TeamRow>(sequelize, `SELECT * FROM teams WHERE organization_id = $1 AND id = $2 FOR NO KEY UPDATE`, [organizationId, teamId], tx);
-  return rows[0];
-}
-
-/** The team's version moves (its SCIM members changed) and the event shows its new member count. */
-async function touchTeam(sequelize: Sequelize, tx: Transaction, teamId: string, now: Date): Promise<{ row: TeamRow; members: number }> {
-  const [row] = await execute<TeamRow>(sequelize, `UPDATE teams SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *`, [teamId, now], tx);
-  const [count] = await select<{ n: number }>(sequelize, `SELECT count(*)::int AS n FROM team_memberships WHERE team_id = $1`, [teamId], tx);
-  return { row: row!, members: count?.n ?? 0 };
 }
 
 /**
@@ -127,7 +113,7 @@ export async function repairTeamMemberships(rc: RepairContext, teamId: string, u
   return rc.exec.write(async (tx) => {
     const now = rc.clock.now();
     const outcomes = new Map<string, RepairOutcome>(userIds.map((id) => [id, "unchanged"]));
-    const team = await lockTeam(sequelize, tx, organizationId, teamId);
+    const team = await lockTeamForRepair(sequelize, tx, organizationId, teamId);
     if (!team) return outcomes;
     const users = await lockUsers(sequelize, tx, organizationId, userIds);
     const memberships = (await membershipsOf(sequelize, tx, userIds)).filter((m) => m.team_id === teamId);
@@ -145,32 +131,16 @@ export async function repairTeamMemberships(rc: RepairContext, teamId: string, u
       reasons[user.id] = verdict.reason;
     }
     if (removed.length === 0 && suspended.length === 0) return outcomes;
-    if (removed.length > 0) {
-      await execute(sequelize, `DELETE FROM team_memberships WHERE team_id = $1 AND user_id = ANY($2::text[])`, [teamId, removed], tx);
-    }
-    if (suspended.length > 0) {
-      await execute(sequelize, `UPDATE team_memberships SET status = 'suspended', updated_at = $3 WHERE team_id = $1 AND user_id = ANY($2::text[])`, [teamId, suspended, now], tx);
-    }
+    if (removed.length > 0) await deleteMemberships(sequelize, tx, teamId, removed);
+    if (suspended.length > 0) await suspendMemberships(sequelize, tx, teamId, suspended, now);
     if (removed.length > 0 && team.deleted_at === null) {
       const mapping = await loadCurrentMapping(sequelize, organizationId, tx);
-      await remapUsersAfterMembershipChange({
-        sequelize, transaction: tx, now, mapping, metrics: rc.metrics, actor: actorOf(rc),
-        tenant: { organizationId, enterpriseConnectionId: team.enterprise_connection_id, tokenId: null, rateLimit: 0, mappingVersion: mapping.version },
-      }, removed);
+      await remapUsersAfterMembershipChange(writeContextOf(rc, tx, { now, mapping, connectionId: team.enterprise_connection_id }), removed);
     }
-    const { row, members } = await touchTeam(sequelize, tx, teamId, now);
-    await recordChange(sequelize, tx, {
-      organizationId,
-      type: "scimGroup.updated",
-      subjectId: teamId,
-      data: {
-        group: presentAppTeam(row, members), members_added: [], members_removed: removed, members_suspended: suspended, members_pending: [],
-        enterprise_connection_id: row.enterprise_connection_id, reconcile_run_id: rc.runId,
-      },
-    }, {
-      organizationId, actor: actorOf(rc), action: "team.members_reconciled", subjectType: "team", subjectId: teamId,
-      changes: { removed, suspended, reasons },
-    }, now);
+    const row = await bumpTeamVersion(sequelize, tx, teamId, now);
+    await recordChange({ sequelize, transaction: tx }, teamChanged(authorOf(rc), "scimGroup.updated", { row, memberCount: row.member_count }, {
+      added: [], removed, suspended, pending: [],
+    }, { action: "team.members_reconciled", changes: { removed, suspended, reasons } }), now);
     for (const id of [...removed, ...suspended]) outcomes.set(id, "repaired");
     return outcomes;
   });
@@ -182,29 +152,15 @@ export async function deleteExpiredPending(rc: RepairContext, teamId: string, pe
   return rc.exec.write(async (tx) => {
     const now = rc.clock.now();
     const outcomes = new Map<string, RepairOutcome>(pendingIds.map((id) => [id, "unchanged"]));
-    const team = await lockTeam(sequelize, tx, organizationId, teamId);
+    const team = await lockTeamForRepair(sequelize, tx, organizationId, teamId);
     if (!team) return outcomes;
-    const deleted = await execute<{ id: string; member_value: string }>(
-      sequelize,
-      `DELETE FROM pending_memberships WHERE team_id = $1 AND id = ANY($2::text[]) AND expires_at <= $3 RETURNING id, member_value`,
-      [teamId, pendingIds, rc.runStartedAt],
-      tx,
-    );
+    const deleted = await deleteExpiredPendingMemberships(sequelize, tx, teamId, pendingIds, rc.runStartedAt);
     if (deleted.length === 0) return outcomes;
-    const [count] = await select<{ n: number }>(sequelize, `SELECT count(*)::int AS n FROM team_memberships WHERE team_id = $1`, [teamId], tx);
+    const memberCount = await memberCountOf(sequelize, teamId, tx);
     const expired = deleted.map((d) => d.member_value);
-    await recordChange(sequelize, tx, {
-      organizationId,
-      type: "scimGroup.updated",
-      subjectId: teamId,
-      data: {
-        group: presentAppTeam(team, count?.n ?? 0), members_added: [], members_removed: [], members_pending: [], members_pending_expired: expired,
-        enterprise_connection_id: team.enterprise_connection_id, reconcile_run_id: rc.runId,
-      },
-    }, {
-      organizationId, actor: actorOf(rc), action: "team.pending_memberships_expired", subjectType: "team", subjectId: teamId,
-      changes: { member_values: expired },
-    }, now);
+    await recordChange({ sequelize, transaction: tx }, teamChanged(authorOf(rc), "scimGroup.updated", { row: team, memberCount }, {
+      added: [], removed: [], pending: [], pendingExpired: expired,
+    }, { action: "team.pending_memberships_expired", changes: { member_values: expired } }), now);
     for (const d of deleted) outcomes.set(d.id, "repaired");
     return outcomes;
   });

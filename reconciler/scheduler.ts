@@ -1,6 +1,6 @@
 import cron from "node-cron";
-import type { WorkerFactory } from "../server/main.ts";
-import { select } from "../server/models/sql.ts";
+import type { WorkerFactory } from "../server/worker.ts";
+import { organizationIdOf, organizationIdsAfter } from "../server/models/organizationQueries.ts";
 import { reconcileOrganization, type ReconcileDeps, type ReconcileResult } from "./job.ts";
 import { settleMappingApplies } from "./mappingApply.ts";
 import { repairSetting, type RunTrigger } from "./runStore.ts";
@@ -33,17 +33,17 @@ const ORG_PAGE = 500;
 /** Organization ids in id order, a page at a time (there can be many). */
 async function* organizationIds(deps: ReconcileDeps, only: string | undefined): AsyncGenerator<string> {
   if (only !== undefined) {
-    const rows = await select<{ id: string }>(deps.sequelize, `SELECT id FROM organizations WHERE id = $1 OR slug = $1`, [only]);
-    if (!rows[0]) throw new Error(`organization ${only} not found`);
-    yield rows[0].id;
+    const id = await organizationIdOf(deps.sequelize, only);
+    if (!id) throw new Error(`organization ${only} not found`);
+    yield id;
     return;
   }
   let after = "";
   for (;;) {
-    const rows = await select<{ id: string }>(deps.sequelize, `SELECT id FROM organizations WHERE id > $1 ORDER BY id LIMIT $2`, [after, ORG_PAGE]);
-    for (const row of rows) yield row.id;
-    if (rows.length < ORG_PAGE) return;
-    after = rows[rows.length - 1]!.id;
+    const ids = await organizationIdsAfter(deps.sequelize, after, ORG_PAGE);
+    for (const id of ids) yield id;
+    if (ids.length < ORG_PAGE) return;
+    after = ids[ids.length - 1]!;
   }
 }
 

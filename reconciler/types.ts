@@ -1,5 +1,6 @@
 import type { MembershipRow, UserRow } from "../server/models/rows.ts";
 import type { MappingResult } from "../mapping/index.ts";
+import type { MappedColumns } from "../server/domain/userColumns.ts";
 
 /** Findings of Rollcall compared with itself (stored state vs the mapping, memberships, pending ones). */
 export const LOCAL_FINDING_KINDS = ["mapping_drift", "stale_membership", "expired_pending_membership", "stale_team", "broken_invariant"] as const;
@@ -60,12 +61,8 @@ export type Finding = {
   repair?: { outcome: RepairOutcome; error?: string };
 };
 
-/** A users row as the planner needs it. */
-export type UserSnapshot = Pick<
-  UserRow,
-  | "id" | "enterprise_connection_id" | "email_address" | "first_name" | "last_name" | "app_external_id" | "organization_role"
-  | "public_metadata" | "private_metadata" | "scim_resource" | "mapping_version" | "mapping_errors" | "active" | "deleted_at"
->;
+/** A users row as the planner needs it: its mapped columns (server/domain/userColumns.ts) and its state. */
+export type UserSnapshot = MappedColumns & Pick<UserRow, "id" | "enterprise_connection_id" | "scim_resource" | "active" | "deleted_at">;
 
 /** A team_memberships row joined with its team (deleted teams included). */
 export type MembershipSnapshot = Pick<MembershipRow, "team_id" | "user_id" | "status" | "source"> & {
@@ -90,7 +87,7 @@ export type TeamSnapshot = { id: string; display_name: string; idp_touched_at: D
 /** Active users of one organization sharing one email address (case-insensitive). */
 export type DuplicateEmail = { email: string; user_ids: string[] };
 
-/** The current mapping applied to a stored SCIM resource and team names (server/commands/userMapping.ts mapUser). */
+/** The current mapping applied to a stored SCIM resource and team names (server/domain/userColumns.ts mapUser). */
 export type Evaluate = (scimResource: Record<string, unknown>, teamNames: string[]) => MappingResult;
 
 /** The current mapping, as the planner sees it. */

@@ -20,10 +20,9 @@ import type { RateLimiter } from "./middleware/rateLimiter.ts";
 import { TenantCache } from "./auth/tenantCache.ts";
 import { followTenantChanges } from "./auth/tenantChangeFeed.ts";
 
-/** A background worker run in the same process (webhook dispatcher, reconciler schedule). */
-export type Worker = { name: string; start(): void | Promise<void>; stop(): Promise<void> };
+import type { Worker, WorkerFactory } from "./worker.ts";
 
-export type WorkerFactory = (deps: AppDeps) => Worker;
+export type { Worker, WorkerFactory };
 
 /** A running Rollcall process: its HTTP port (when serving) and a graceful stop. */
 export type Service = { deps: AppDeps; port: number | undefined; url: string | undefined; stop(): Promise<void> };

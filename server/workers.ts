@@ -1,5 +1,5 @@
 import type { Config } from "./config.ts";
-import type { WorkerFactory } from "./main.ts";
+import type { WorkerFactory } from "./worker.ts";
 import { dispatcherWorker } from "./webhooks/dispatcher.ts";
 import { reconcilerWorker } from "../reconciler/scheduler.ts";
 import { retentionWorker } from "./retention/retentionWorker.ts";

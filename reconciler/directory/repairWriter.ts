@@ -1,7 +1,7 @@
 import type { Sequelize } from "sequelize";
-import type { Tenant } from "../../server/context.ts";
+import type { WriteScope } from "../../server/domain/writeContext.ts";
 import type { Metrics } from "../../server/metrics.ts";
-import type { Actor } from "../../server/commands/audit.ts";
+import type { Actor } from "../../server/changes/change.ts";
 import type { PendingPolicy } from "../../server/commands/groups/memberSync.ts";
 import { loadCurrentMapping } from "../../server/commands/userMapping.ts";
 import { createUser, patchUser } from "../../server/commands/users/userCommands.ts";
@@ -60,7 +60,7 @@ export function attributePatch(changes: Record<string, unknown>): Record<string,
   return { schemas: [PATCH_SCHEMA], Operations: ops };
 }
 
-/** Builds the writer for one run: the directory's connection as the tenant, the reconciler as the actor. */
+/** Builds the writer for one run: the directory's connection as the write scope (no token or rate limit to invent), the reconciler as the actor. */
 export async function directoryWriter(deps: {
   sequelize: Sequelize;
   metrics: Metrics;
@@ -71,28 +71,28 @@ export async function directoryWriter(deps: {
   runId: string;
 }): Promise<DirectoryWriter> {
   const mapping = await loadCurrentMapping(deps.sequelize, deps.organizationId);
-  const tenant: Tenant = { organizationId: deps.organizationId, enterpriseConnectionId: deps.connectionId, tokenId: null, rateLimit: 0, mappingVersion: mapping.version };
+  const scope: WriteScope = { organizationId: deps.organizationId, enterpriseConnectionId: deps.connectionId, mappingVersion: mapping.version };
   const actor: Actor = { type: "reconciler", id: deps.runId };
   const commandDeps = { sequelize: deps.sequelize, metrics: deps.metrics, now: deps.now, ...deps.pending };
   const patch = (ops: Array<Record<string, unknown>>) => ({ schemas: [PATCH_SCHEMA], Operations: ops });
   return {
     async provisionUser(profile) {
-      return (await createUser(commandDeps, tenant, actor, scimUserOf(profile))).row.id;
+      return (await createUser(commandDeps, scope, actor, scimUserOf(profile))).row.id;
     },
     async setUserActive(userId, active) {
-      await patchUser(commandDeps, tenant, actor, userId, patch([{ op: "replace", path: "active", value: active }]));
+      await patchUser(commandDeps, scope, actor, userId, patch([{ op: "replace", path: "active", value: active }]));
     },
     async updateUserAttributes(userId, changes) {
-      await patchUser(commandDeps, tenant, actor, userId, attributePatch(changes));
+      await patchUser(commandDeps, scope, actor, userId, attributePatch(changes));
     },
     async addTeamMembers(teamId, userIds) {
-      await patchGroup(commandDeps, tenant, actor, teamId, patch([{ op: "add", path: "members", value: userIds.map((value) => ({ value })) }]));
+      await patchGroup(commandDeps, scope, actor, teamId, patch([{ op: "add", path: "members", value: userIds.map((value) => ({ value })) }]));
     },
     async removeTeamMembers(teamId, userIds) {
-      await patchGroup(commandDeps, tenant, actor, teamId, patch(userIds.map((id) => ({ op: "remove", path: `members[value eq "${id}"]` }))));
+      await patchGroup(commandDeps, scope, actor, teamId, patch(userIds.map((id) => ({ op: "remove", path: `members[value eq "${id}"]` }))));
     },
     async deleteTeam(teamId) {
-      await deleteGroup(commandDeps, tenant, actor, teamId);
+      await deleteGroup(commandDeps, scope, actor, teamId);
     },
   };
 }

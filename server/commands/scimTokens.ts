@@ -1,11 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { QueryTypes, type Sequelize } from "sequelize";
+import type { Sequelize } from "sequelize";
 import type { Models, ScimTokenRow } from "../models/index.ts";
 import type { Tenant } from "../context.ts";
 import { newId } from "../ids.ts";
 import { NotFoundError } from "../errors.ts";
 import { ensureConnection } from "./enterpriseConnections.ts";
 import type { CachedTenant, TenantCache } from "../auth/tenantCache.ts";
+import { liveTokenByHash, touchScimToken } from "../models/scimTokenQueries.ts";
 
 const TOKEN_PREFIX = "scim_";
 const PREFIX_LENGTH = 12;
@@ -52,16 +53,6 @@ export async function revokeScimToken(models: Models, organizationId: string, to
   return token.get({ plain: true });
 }
 
-type TokenLookup = {
-  id: string;
-  organization_id: string;
-  enterprise_connection_id: string;
-  token_hash: Buffer;
-  last_used_at: Date | null;
-  scim_rate_limit: number | null;
-  mapping_version: number | null;
-};
-
 const LAST_USED_GRANULARITY_MS = 60_000;
 
 /**
@@ -84,9 +75,7 @@ export async function authenticateScimToken(
   if (!found) return undefined;
   if (!found.lastUsedAt || now.getTime() - found.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
     cache.touched(key, now);
-    sequelize
-      .query(`UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1`, { bind: [found.tenant.tokenId, now] })
-      .catch(onBackgroundError);
+    touchScimToken(sequelize, found.tenant.tokenId!, now).catch(onBackgroundError);
   }
   return found.tenant;
 }
@@ -100,15 +89,7 @@ async function lookUpToken(
   now: Date,
 ): Promise<CachedTenant | undefined> {
   const generation = cache.startLookup();
-  const rows = await sequelize.query<TokenLookup>(
-    // The mapping version rides along so writes need no extra round trip to find their mapping.
-    `SELECT t.id, t.organization_id, t.enterprise_connection_id, t.token_hash, t.last_used_at, o.scim_rate_limit,
-            (SELECT max(a.version) FROM attribute_mappings a WHERE a.organization_id = t.organization_id) AS mapping_version
-       FROM scim_tokens t JOIN organizations o ON o.id = t.organization_id
-      WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
-    { bind: [hash], type: QueryTypes.SELECT },
-  );
-  const row = rows[0];
+  const row = await liveTokenByHash(sequelize, hash);
   if (!row || !timingSafeEqual(Buffer.from(row.token_hash), hash)) return undefined;
   const found: CachedTenant = {
     // Frozen: a cached tenant is shared by every request that presents the token.

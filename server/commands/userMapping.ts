@@ -1,26 +1,13 @@
 import type { Sequelize, Transaction } from "sequelize";
-import {
-  compileMappingCached,
-  defaultCompiledMapping,
-  evaluateMapping,
-  type CompiledMapping,
-  type MappingRequestBudget,
-  type MappingResult,
-} from "../../mapping/index.ts";
-import { select } from "../models/sql.ts";
+import { compileMappingCached, defaultCompiledMapping } from "../../mapping/index.ts";
+import { latestMappingVersion, mappingVersion } from "../models/mappingQueries.ts";
+import type { CurrentMapping } from "../domain/userColumns.ts";
 
-/** The mapping an organization's users are evaluated with, and its version (null = built-in defaults). */
-export type CurrentMapping = { version: number | null; compiled: CompiledMapping };
+export { mapUser, type CurrentMapping } from "../domain/userColumns.ts";
 
 /** Loads the organization's current mapping version; compiled templates are cached per version. */
 export async function loadCurrentMapping(sequelize: Sequelize, organizationId: string, transaction?: Transaction): Promise<CurrentMapping> {
-  const rows = await select<{ version: number; mapping: unknown }>(
-    sequelize,
-    `SELECT version, mapping FROM attribute_mappings WHERE organization_id = $1 ORDER BY version DESC LIMIT 1`,
-    [organizationId],
-    transaction,
-  );
-  const latest = rows[0];
+  const latest = await latestMappingVersion(sequelize, organizationId, transaction);
   if (!latest) return { version: null, compiled: defaultCompiledMapping };
   return { version: latest.version, compiled: compileMappingCached(`${organizationId}:${latest.version}`, latest.mapping) };
 }
@@ -43,31 +30,10 @@ export async function mappingForVersion(
   const key = `${organizationId}:${version}`;
   const hit = compiledByVersion.get(key);
   if (hit) return hit;
-  const rows = await select<{ mapping: unknown }>(
-    sequelize,
-    `SELECT mapping FROM attribute_mappings WHERE organization_id = $1 AND version = $2`,
-    [organizationId, version],
-    transaction,
-  );
-  if (!rows[0]) return loadCurrentMapping(sequelize, organizationId, transaction);
-  const loaded = { version, compiled: compileMappingCached(key, rows[0].mapping) };
+  const stored = await mappingVersion(sequelize, organizationId, version, transaction);
+  if (!stored) return loadCurrentMapping(sequelize, organizationId, transaction);
+  const loaded = { version, compiled: compileMappingCached(key, stored.mapping) };
   if (compiledByVersion.size >= COMPILED_CACHE_SIZE) compiledByVersion.delete(compiledByVersion.keys().next().value!);
   compiledByVersion.set(key, loaded);
   return loaded;
-}
-
-/**
- * Evaluates a user's mapping. In the mapping context `groups` is the user's teams as
- * `{value: name, display: name}`, sorted by name so `groups[0]` is stable.
- */
-export function mapUser(
-  mapping: CurrentMapping,
-  scimResource: Record<string, unknown>,
-  teamNames: string[],
-  budget?: MappingRequestBudget,
-): MappingResult {
-  const groups = [...teamNames]
-    .sort((a, b) => a.localeCompare(b, "en", { sensitivity: "base" }) || (a < b ? -1 : a > b ? 1 : 0))
-    .map((name) => ({ value: name, display: name }));
-  return evaluateMapping(mapping.compiled, { ...scimResource, groups }, budget);
 }

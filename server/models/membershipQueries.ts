@@ -99,6 +99,43 @@ export async function deleteUserMemberships(sequelize: Sequelize, transaction: T
   return rows.map((r) => r.team_id);
 }
 
+/** Removes a user from the given teams. */
+export async function deleteMembershipsOfUser(sequelize: Sequelize, transaction: Transaction, userId: string, teamIds: string[]): Promise<void> {
+  await execute(sequelize, `DELETE FROM team_memberships WHERE user_id = $1 AND team_id = ANY($2::text[])`, [userId, teamIds], transaction);
+}
+
+/** Records that the IdP still names these memberships of a user (the reconciler tells them from stale ones). */
+export async function confirmMembershipsOfUser(sequelize: Sequelize, transaction: Transaction, userId: string, teamIds: string[], now: Date): Promise<void> {
+  await execute(sequelize, `UPDATE team_memberships SET confirmed_at = $3 WHERE user_id = $1 AND team_id = ANY($2::text[])`, [userId, teamIds, now], transaction);
+}
+
+/** The user ids of a team's members. */
+export async function memberIdsOfTeam(sequelize: Sequelize, transaction: Transaction, teamId: string): Promise<string[]> {
+  const rows = await select<{ user_id: string }>(sequelize, `SELECT user_id FROM team_memberships WHERE team_id = $1`, [teamId], transaction);
+  return rows.map((r) => r.user_id);
+}
+
+/** Suspends the given members of a team (they stay members without access). */
+export async function suspendMemberships(sequelize: Sequelize, transaction: Transaction, teamId: string, userIds: string[], now: Date): Promise<void> {
+  await execute(sequelize, `UPDATE team_memberships SET status = 'suspended', updated_at = $3 WHERE team_id = $1 AND user_id = ANY($2::text[])`, [teamId, userIds, now], transaction);
+}
+
+/** Deletes the given pending memberships of a team that had expired by `expiredBy`; returns what was deleted. */
+export function deleteExpiredPendingMemberships(
+  sequelize: Sequelize,
+  transaction: Transaction,
+  teamId: string,
+  ids: string[],
+  expiredBy: Date,
+): Promise<Array<{ id: string; member_value: string }>> {
+  return execute<{ id: string; member_value: string }>(
+    sequelize,
+    `DELETE FROM pending_memberships WHERE team_id = $1 AND id = ANY($2::text[]) AND expires_at <= $3 RETURNING id, member_value`,
+    [teamId, ids, expiredBy],
+    transaction,
+  );
+}
+
 /** Maps member values (user ids, or externalIds) to live users of the organization. */
 export async function resolveMemberValues(
   sequelize: Sequelize,

@@ -1,22 +1,18 @@
-/** A users row (see migrations/); the SCIM resource as last received lives in scim_resource. */
-export type UserRow = {
+import type { MappedColumns } from "../domain/userColumns.ts";
+
+/**
+ * A users row (see migrations/); the SCIM resource as last received lives in scim_resource. The
+ * columns the attribute mapping fills are declared by their owner, server/domain/userColumns.ts.
+ */
+export type UserRow = MappedColumns & {
   id: string;
   organization_id: string;
   enterprise_connection_id: string;
   external_id: string | null;
   user_name: string;
-  app_external_id: string | null;
-  email_address: string | null;
-  first_name: string | null;
-  last_name: string | null;
   active: boolean;
   deleted_at: Date | null;
-  organization_role: string;
-  public_metadata: Record<string, unknown>;
-  private_metadata: Record<string, unknown>;
   scim_resource: Record<string, unknown>;
-  mapping_version: number | null;
-  mapping_errors: unknown[];
   version: number;
   created_at: Date;
   updated_at: Date;

@@ -155,3 +155,9 @@ export async function lockKeys(sequelize: Sequelize, transaction: Transaction, k
   // unnest keeps the (sorted) array order, so locks are always taken in the same order.
   await execute(sequelize, `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, [unique], transaction);
 }
+
+/** Takes a transaction-scoped advisory lock on a string key if it is free; false when another session holds it. */
+export async function tryLockKey(sequelize: Sequelize, transaction: Transaction, key: string): Promise<boolean> {
+  const [row] = await select<{ locked: boolean }>(sequelize, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked`, [key], transaction);
+  return row?.locked === true;
+}

@@ -2,6 +2,26 @@ import type { Sequelize, Transaction } from "sequelize";
 import type { TeamRow } from "./rows.ts";
 import { execute, select } from "./sql.ts";
 
+/** The one definition of a team's member count (every membership, active or suspended), for a team id expression. */
+const MEMBER_COUNT_OF_TEAM = (teamId: string) => `(SELECT count(*)::int FROM team_memberships m WHERE m.team_id = ${teamId})`;
+
+/** Member counts of teams, as events and the admin read model show them. */
+export async function memberCountsOf(sequelize: Sequelize, teamIds: string[], transaction?: Transaction | null): Promise<Map<string, number>> {
+  if (teamIds.length === 0) return new Map();
+  const rows = await select<{ id: string; n: number }>(
+    sequelize,
+    `SELECT t.id, ${MEMBER_COUNT_OF_TEAM("t.id")} AS n FROM unnest($1::text[]) AS t(id)`,
+    [teamIds],
+    transaction,
+  );
+  return new Map(rows.map((r) => [r.id, r.n]));
+}
+
+/** A team's member count (see memberCountsOf). */
+export async function memberCountOf(sequelize: Sequelize, teamId: string, transaction?: Transaction | null): Promise<number> {
+  return (await memberCountsOf(sequelize, [teamId], transaction)).get(teamId) ?? 0;
+}
+
 /** A live team of the organization, optionally locked (lock it before changing its members). */
 export async function findTeam(
   sequelize: Sequelize,
@@ -83,7 +103,7 @@ export async function updateTeam(
     // whose foreign key check needs a KEY SHARE lock on the team row.
     `UPDATE teams SET display_name = $2, external_id = $3, scim_resource = $4, version = version + 1,
        idp_touched_at = $5, updated_at = $5, members_synced_at = CASE WHEN $6 THEN $5 ELSE members_synced_at END
-     WHERE id = $1 RETURNING *, (SELECT count(*)::int FROM team_memberships m WHERE m.team_id = $1) AS member_count`,
+     WHERE id = $1 RETURNING *, ${MEMBER_COUNT_OF_TEAM("$1")} AS member_count`,
     [id, values.display_name, values.external_id, JSON.stringify(values.scim_resource), now, values.membersSynced],
     transaction,
   );
@@ -96,6 +116,23 @@ export async function softDeleteTeam(sequelize: Sequelize, transaction: Transact
     sequelize,
     `UPDATE teams SET deleted_at = $2, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *`,
     [id, now],
+    transaction,
+  );
+  return rows[0]!;
+}
+
+/** A team of the organization (soft-deleted too) locked for a reconciler fix: FOR NO KEY UPDATE serialises with SCIM writers but not with their membership inserts' foreign-key checks. */
+export async function lockTeamForRepair(sequelize: Sequelize, transaction: Transaction, organizationId: string, teamId: string): Promise<TeamRow | undefined> {
+  const rows = await select<TeamRow>(sequelize, `SELECT * FROM teams WHERE organization_id = $1 AND id = $2 FOR NO KEY UPDATE`, [organizationId, teamId], transaction);
+  return rows[0];
+}
+
+/** Moves a team's version (its SCIM members changed without the IdP) and returns it with its member count. */
+export async function bumpTeamVersion(sequelize: Sequelize, transaction: Transaction, teamId: string, now: Date): Promise<TeamRow & { member_count: number }> {
+  const rows = await execute<TeamRow & { member_count: number }>(
+    sequelize,
+    `UPDATE teams SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING *, ${MEMBER_COUNT_OF_TEAM("$1")} AS member_count`,
+    [teamId, now],
     transaction,
   );
   return rows[0]!;

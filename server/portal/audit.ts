@@ -1,5 +1,7 @@
 import type { Sequelize } from "sequelize";
-import { writeAudit, type AuditEntry } from "../commands/audit.ts";
+import type { AuditEntry } from "../changes/change.ts";
+import { auditedOnly } from "../changes/payloads.ts";
+import { recordChange } from "../changes/recorder.ts";
 import type { PortalSession } from "./context.ts";
 
 /**
@@ -12,9 +14,8 @@ export async function auditPortalAction(
   entry: Pick<AuditEntry, "action" | "subjectType" | "subjectId" | "changes">,
   now: Date,
 ): Promise<void> {
-  await sequelize.transaction((tx) =>
-    writeAudit(sequelize, tx, { organizationId: session.organizationId, actor: portalActor(session), ...entry }, now),
-  );
+  const by = { organizationId: session.organizationId, actor: portalActor(session) };
+  await sequelize.transaction((transaction) => recordChange({ sequelize, transaction }, auditedOnly(by, entry), now));
 }
 
 /** The audit actor of a portal session. */

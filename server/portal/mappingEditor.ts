@@ -5,6 +5,7 @@ import { AppError } from "../errors.ts";
 import type { CompiledMapping } from "../../mapping/index.ts";
 import { membershipsOfUsers } from "../models/membershipQueries.ts";
 import type { UserRow } from "../models/rows.ts";
+import { storedMappedFields } from "../domain/userColumns.ts";
 import type { MappingPreview } from "./views/mappingView.ts";
 
 /** The editor's text parsed and compiled, or the problems to show next to it. */
@@ -29,18 +30,9 @@ export function readEditedMapping(text: string): EditedMapping {
   }
 }
 
-/** The app fields a user has now, in the shape the mapping produces. */
+/** The app fields a user has now, in the shape the mapping produces (the column owner translates). */
 function storedFields(user: UserRow): Record<string, unknown> {
-  return {
-    email_address: user.email_address,
-    first_name: user.first_name,
-    last_name: user.last_name,
-    external_id: user.app_external_id,
-    active: user.active,
-    organization_role: user.organization_role,
-    public_metadata: user.public_metadata,
-    private_metadata: user.private_metadata,
-  };
+  return storedMappedFields(user);
 }
 
 /** What the given mapping would make of a stored user (its SCIM data and its teams), next to what it has. */

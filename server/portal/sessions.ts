@@ -1,5 +1,6 @@
 import type { Sequelize } from "sequelize";
-import { writeAudit } from "../commands/audit.ts";
+import { auditedOnly } from "../changes/payloads.ts";
+import { recordChange } from "../changes/recorder.ts";
 import { exchangePortalCode, insertPortalLink, type PortalSessionRow } from "../models/portalSessionStore.ts";
 import { generateLinkCode, generateSessionSecret, sha256 } from "./secrets.ts";
 
@@ -42,14 +43,9 @@ export async function startPortalSession(
     sessionExpiresAt: new Date(now.getTime() + SESSION_TTL_MS),
   }, now);
   if (!session) return undefined;
-  await sequelize.transaction((tx) =>
-    writeAudit(sequelize, tx, {
-      organizationId: session.organization_id,
-      actor: { type: "portal_session", id: session.id },
-      action: "portal_session.started",
-      subjectType: "portal_session",
-      subjectId: session.id,
-    }, now),
+  const by = { organizationId: session.organization_id, actor: { type: "portal_session" as const, id: session.id } };
+  await sequelize.transaction((transaction) =>
+    recordChange({ sequelize, transaction }, auditedOnly(by, { action: "portal_session.started", subjectType: "portal_session", subjectId: session.id }), now),
   );
   return { session, secret };
 }

@@ -1,6 +1,6 @@
 import cron from "node-cron";
 import type { Config } from "../config.ts";
-import type { WorkerFactory } from "../main.ts";
+import type { WorkerFactory } from "../worker.ts";
 import { runRetention } from "./retentionJob.ts";
 
 /**

@@ -7,7 +7,7 @@ import { jsonBody } from "../middleware/jsonBody.ts";
 import { SCIM_MEDIA_TYPE } from "../middleware/errorHandler.ts";
 import { createUser, deleteUser, patchUser, replaceUser, type UserCommandDeps } from "../commands/users/userCommands.ts";
 import { createGroup, deleteGroup, patchGroup, replaceGroup, type GroupCommandDeps } from "../commands/groups/groupCommands.ts";
-import type { Actor } from "../commands/audit.ts";
+import type { Actor } from "../changes/change.ts";
 import { findUserWithMemberships } from "../models/userQueries.ts";
 import { findTeam, memberIdsOfTeams } from "../models/teamQueries.ts";
 import { membershipsOfUsers } from "../models/membershipQueries.ts";

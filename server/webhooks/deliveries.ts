@@ -1,89 +1,8 @@
-import { QueryTypes, type Sequelize } from "sequelize";
-import { AppError, NotFoundError } from "../errors.ts";
+import type { Sequelize } from "sequelize";
+import { AppError } from "../errors.ts";
+import { findDelivery, markDeliveryDue, type DeliveryView } from "./deliveryQueries.ts";
 
-/** A delivery as the admin API lists it: the row, its event type and its attempts. */
-export type DeliveryView = {
-  id: string;
-  endpoint_id: string;
-  event_id: string;
-  event_type: string;
-  subject_id: string | null;
-  status: "pending" | "succeeded" | "failed";
-  attempt_count: number;
-  next_attempt_at: Date;
-  last_attempt_at: Date | null;
-  completed_at: Date | null;
-  created_at: Date;
-  attempts: AttemptView[];
-};
-
-/** One attempt from webhook_attempts. */
-export type AttemptView = {
-  id: string;
-  delivery_id: string;
-  attempted_at: Date;
-  status_code: number | null;
-  latency_ms: number;
-  response_excerpt: string | null;
-  error: string | null;
-};
-
-export type DeliveryStatus = DeliveryView["status"];
-
-export type DeliveryFilter = {
-  status?: DeliveryStatus | undefined;
-  endpointId?: string | undefined;
-  limit: number;
-  /** Cursor: deliveries with a smaller id than this one (the list is newest first). */
-  after?: string | undefined;
-};
-
-const SELECT_DELIVERIES = `
-  SELECT d.id, d.endpoint_id, d.event_id, ev.type AS event_type, d.subject_id, d.status, d.attempt_count,
-         d.next_attempt_at, d.last_attempt_at, d.completed_at, d.created_at
-    FROM webhook_deliveries d
-    JOIN events ev ON ev.id = d.event_id`;
-
-async function withAttempts(sequelize: Sequelize, rows: Omit<DeliveryView, "attempts">[]): Promise<DeliveryView[]> {
-  if (rows.length === 0) return [];
-  const attempts = await sequelize.query<AttemptView>(
-    `SELECT id, delivery_id, attempted_at, status_code, latency_ms, response_excerpt, error
-       FROM webhook_attempts WHERE delivery_id = ANY ($1::text[])
-      ORDER BY attempted_at, id`,
-    { bind: [rows.map((r) => r.id)], type: QueryTypes.SELECT },
-  );
-  const byDelivery = new Map<string, AttemptView[]>();
-  for (const attempt of attempts) {
-    const list = byDelivery.get(attempt.delivery_id);
-    if (list) list.push(attempt);
-    else byDelivery.set(attempt.delivery_id, [attempt]);
-  }
-  return rows.map((row) => ({ ...row, attempts: byDelivery.get(row.id) ?? [] }));
-}
-
-/** The organization's deliveries, newest first, keyset-paginated, each with its attempts. */
-export async function listDeliveries(sequelize: Sequelize, organizationId: string, filter: DeliveryFilter): Promise<DeliveryView[]> {
-  const rows = await sequelize.query<Omit<DeliveryView, "attempts">>(
-    `${SELECT_DELIVERIES}
-      WHERE d.organization_id = $1
-        AND ($2::text IS NULL OR d.status = $2)
-        AND ($3::text IS NULL OR d.endpoint_id = $3)
-        AND ($4::text IS NULL OR d.id < $4)
-      ORDER BY d.id DESC LIMIT $5`,
-    { bind: [organizationId, filter.status ?? null, filter.endpointId ?? null, filter.after ?? null, filter.limit], type: QueryTypes.SELECT },
-  );
-  return withAttempts(sequelize, rows);
-}
-
-/** One delivery of the organization with its attempts, or 404 (also for another organization's id). */
-export async function findDelivery(sequelize: Sequelize, organizationId: string, id: string): Promise<DeliveryView> {
-  const rows = await sequelize.query<Omit<DeliveryView, "attempts">>(`${SELECT_DELIVERIES} WHERE d.id = $1 AND d.organization_id = $2`, {
-    bind: [id, organizationId],
-    type: QueryTypes.SELECT,
-  });
-  if (!rows[0]) throw new NotFoundError("Webhook delivery", id);
-  return (await withAttempts(sequelize, rows))[0]!;
-}
+export { findDelivery, listDeliveries, type AttemptView, type DeliveryFilter, type DeliveryStatus, type DeliveryView } from "./deliveryQueries.ts";
 
 /**
  * Makes a delivery due now, whatever its status: a pending one skips its backoff wait, a failed one
@@ -92,16 +11,9 @@ export async function findDelivery(sequelize: Sequelize, organizationId: string,
  * per-subject order still applies. An endpoint that was deleted receives nothing more: 409.
  */
 export async function retryDelivery(sequelize: Sequelize, organizationId: string, id: string, now: Date): Promise<DeliveryView> {
-  const updated = await sequelize.query<{ id: string }>(
-    `UPDATE webhook_deliveries d
-        SET status = 'pending', next_attempt_at = $3, completed_at = NULL
-       FROM webhook_endpoints e
-      WHERE d.id = $1 AND d.organization_id = $2 AND e.id = d.endpoint_id AND e.deleted_at IS NULL
-      RETURNING d.id`,
-    { bind: [id, organizationId, now], type: QueryTypes.SELECT },
-  );
+  const due = await markDeliveryDue(sequelize, organizationId, id, now);
   const delivery = await findDelivery(sequelize, organizationId, id);
-  if (updated.length === 0) {
+  if (!due) {
     throw new AppError(409, "endpoint_deleted", `Webhook delivery ${id} cannot be retried: its endpoint ${delivery.endpoint_id} was deleted.`);
   }
   return delivery;

@@ -3,7 +3,7 @@ import type { Clock } from "../context.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
-import type { WorkerFactory } from "../main.ts";
+import type { WorkerFactory } from "../worker.ts";
 import { newId } from "../ids.ts";
 import { nextAttemptAt } from "./backoff.ts";
 import { analyzeDeliveries, claimDue, countPending, failDeliveriesOfDeletedEndpoints, type AttemptRecord, type ClaimedDelivery } from "./deliveryStore.ts";

@@ -1,7 +1,8 @@
 import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
 import type { EndpointHealth } from "./circuitBreaker.ts";
-import { PARKED_UNTIL, recordEvent } from "./outbox.ts";
-import { writeAudit } from "../commands/audit.ts";
+import { PARKED_UNTIL } from "./outbox.ts";
+import { webhookEndpointDisabled } from "../changes/payloads.ts";
+import { recordChange } from "../changes/recorder.ts";
 
 /** The health columns of a webhook endpoint, as the circuit breaker reads them. */
 export type EndpointHealthRow = {
@@ -95,29 +96,13 @@ export async function disableFailingEndpoint(
       WHERE id = $1`,
     { bind: [row.id, health.consecutiveFailures, health.failingSince, now], transaction },
   );
-  const endpoint = {
+  const by = { organizationId: row.organization_id, actor: { type: "system" as const, id: "webhook-dispatcher" } };
+  await recordChange({ sequelize, transaction }, webhookEndpointDisabled(by, {
     id: row.id,
-    object: "webhook_endpoint",
     url: row.url,
-    enabled: false,
-    disabled_reason: "failing",
     consecutive_failures: health.consecutiveFailures,
     failing_since: health.failingSince?.getTime() ?? null,
-  };
-  await recordEvent(sequelize, transaction, { organizationId: row.organization_id, type: "webhookEndpoint.disabled", subjectId: row.id, data: { webhook_endpoint: endpoint } }, now);
-  await writeAudit(
-    sequelize,
-    transaction,
-    {
-      organizationId: row.organization_id,
-      actor: { type: "system", id: "webhook-dispatcher" },
-      action: "webhook_endpoint.disabled",
-      subjectType: "webhook_endpoint",
-      subjectId: row.id,
-      changes: { enabled: false, disabled_reason: "failing", failing_since: endpoint.failing_since },
-    },
-    now,
-  );
+  }), now);
 }
 
 /*

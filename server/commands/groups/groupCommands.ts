@@ -1,62 +1,46 @@
 import type { Transaction } from "sequelize";
-import type { Tenant } from "../../context.ts";
 import { ConflictError, NotFoundError } from "../../errors.ts";
 import { newId } from "../../ids.ts";
 import type { TeamRow } from "../../models/rows.ts";
 import { lockKeys } from "../../models/sql.ts";
-import { findTeam, findTeamByName, insertTeam, softDeleteTeam, updateTeam } from "../../models/teamQueries.ts";
+import { findTeam, findTeamByName, insertTeam, memberCountOf, softDeleteTeam, updateTeam } from "../../models/teamQueries.ts";
 import { deleteMemberships, deletePendingMemberships } from "../../models/membershipQueries.ts";
-import { presentAppTeam } from "../../presenters/appViews.ts";
 import { parseGroupInput } from "../../scim/groupInput.ts";
 import { planGroupPatch } from "../../scim/patch/index.ts";
-import type { WebhookEventType } from "../../webhooks/outbox.ts";
-import type { Actor } from "../audit.ts";
-import { recordChange } from "../recordChange.ts";
-import { assertIfMatch, contextFor, type UserCommandDeps } from "../users/userCommands.ts";
+import type { Actor } from "../../changes/change.ts";
+import { teamChanged } from "../../changes/payloads.ts";
+import { recordChange } from "../../changes/recorder.ts";
+import type { CommandDeps, WriteContext, WriteScope } from "../../domain/writeContext.ts";
+import { assertIfMatch, contextFor } from "../users/userCommands.ts";
 import { remapUsersAfterMembershipChange } from "../users/userRemapper.ts";
-import type { UserWriteContext } from "../users/userWriter.ts";
-import { addMembers, countMembers, removeMembers, replaceMembers, type MemberChange, type PendingPolicy } from "./memberSync.ts";
+import { addMembers, removeMembers, replaceMembers, type MemberChange, type PendingPolicy } from "./memberSync.ts";
 import { writeTransaction } from "../../db/transactions.ts";
 
-export type GroupCommandDeps = UserCommandDeps & PendingPolicy;
+export type GroupCommandDeps = CommandDeps & PendingPolicy;
 
 export type GroupWriteResult = { row: TeamRow };
 
 /** Group names are unique per organization (case-insensitive); OneLogin matches teams by name. */
-async function assertNameFree(ctx: UserWriteContext, name: string, selfId: string | null): Promise<void> {
-  await lockKeys(ctx.sequelize, ctx.transaction, [`team-name:${ctx.tenant.organizationId}:${name.toLowerCase()}`]);
-  const holder = await findTeamByName(ctx.sequelize, ctx.transaction, ctx.tenant.organizationId, name);
+async function assertNameFree(ctx: WriteContext, name: string, selfId: string | null): Promise<void> {
+  await lockKeys(ctx.sequelize, ctx.transaction, [`team-name:${ctx.organizationId}:${name.toLowerCase()}`]);
+  const holder = await findTeamByName(ctx.sequelize, ctx.transaction, ctx.organizationId, name);
   if (holder && holder.id !== selfId) throw new ConflictError(`A group named "${name}" already exists.`, { field: "displayName", id: holder.id });
 }
 
 /** Records the group event and audit row, and re-maps users whose teams changed. */
 async function finish(
-  ctx: UserWriteContext,
+  ctx: WriteContext,
   row: TeamRow & { member_count?: number },
-  type: WebhookEventType,
+  type: "scimGroup.created" | "scimGroup.updated" | "scimGroup.deleted",
   change: MemberChange,
   action: string,
 ): Promise<void> {
   await remapUsersAfterMembershipChange(ctx, [...change.added, ...change.removed]);
-  await recordChange(ctx.sequelize, ctx.transaction, {
-    organizationId: ctx.tenant.organizationId,
-    type,
-    subjectId: row.id,
-    data: {
-      group: presentAppTeam(row, row.member_count ?? (await countMembers(ctx, row.id))),
-      members_added: change.added,
-      members_removed: change.removed,
-      members_pending: change.pending,
-      enterprise_connection_id: row.enterprise_connection_id,
-    },
-  }, {
-    organizationId: ctx.tenant.organizationId,
-    actor: ctx.actor,
+  const memberCount = row.member_count ?? (await memberCountOf(ctx.sequelize, row.id, ctx.transaction));
+  await recordChange(ctx, teamChanged(ctx, type, { row, memberCount }, change, {
     action,
-    subjectType: "team",
-    subjectId: row.id,
     changes: { display_name: row.display_name, added: change.added, removed: change.removed, pending: change.pending },
-  }, ctx.now);
+  }), ctx.now);
 }
 
 const noChange = (): MemberChange => ({ added: [], removed: [], pending: [] });
@@ -66,12 +50,12 @@ function merge(into: MemberChange, from: MemberChange): MemberChange {
 }
 
 /** POST /Groups: a pushed group becomes a team, with its members (unknown ones kept pending). */
-export async function createGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, body: unknown): Promise<GroupWriteResult> {
+export async function createGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, body: unknown): Promise<GroupWriteResult> {
   const input = parseGroupInput(body, deps.limits);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     await assertNameFree(ctx, input.displayName, null);
-    let row = await insertTeam(ctx.sequelize, transaction, { id: newId("team"), organizationId: tenant.organizationId, connectionId: tenant.enterpriseConnectionId }, {
+    let row = await insertTeam(ctx.sequelize, transaction, { id: newId("team"), organizationId: ctx.organizationId, connectionId: ctx.connectionId }, {
       display_name: input.displayName,
       external_id: input.externalId,
       scim_resource: input.resource,
@@ -86,8 +70,8 @@ export async function createGroup(deps: GroupCommandDeps, tenant: Tenant, actor:
   });
 }
 
-async function lockedTeam(ctx: UserWriteContext, id: string, ifMatch: string | undefined): Promise<TeamRow> {
-  const row = await findTeam(ctx.sequelize, ctx.tenant.organizationId, id, ctx.transaction, true);
+async function lockedTeam(ctx: WriteContext, id: string, ifMatch: string | undefined): Promise<TeamRow> {
+  const row = await findTeam(ctx.sequelize, ctx.organizationId, id, ctx.transaction, true);
   if (!row) throw new NotFoundError("Group", id);
   assertIfMatch(ifMatch, row.version);
   return row;
@@ -97,7 +81,7 @@ async function lockedTeam(ctx: UserWriteContext, id: string, ifMatch: string | u
  * PUT /Groups/:id: replaces name and externalId; a `members` list replaces the membership
  * (a PUT without `members` leaves members as they are, so a rename-only PUT never empties a team).
  */
-export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
+export async function replaceGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
   const input = parseGroupInput(body, deps.limits);
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
@@ -116,7 +100,7 @@ export async function replaceGroup(deps: GroupCommandDeps, tenant: Tenant, actor
 }
 
 /** PATCH /Groups/:id: rename, externalId, and member add/remove/replace, applied in order. */
-export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
+export async function patchGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, id: string, body: unknown, ifMatch?: string): Promise<GroupWriteResult> {
   const plan = planGroupPatch(body, { id, limits: deps.limits });
   return writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
@@ -160,7 +144,7 @@ export async function patchGroup(deps: GroupCommandDeps, tenant: Tenant, actor: 
 }
 
 /** DELETE /Groups/:id: soft-deletes the team and removes its memberships. */
-export async function deleteGroup(deps: GroupCommandDeps, tenant: Tenant, actor: Actor, id: string, ifMatch?: string): Promise<void> {
+export async function deleteGroup(deps: GroupCommandDeps, tenant: WriteScope, actor: Actor, id: string, ifMatch?: string): Promise<void> {
   await writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
     await lockedTeam(ctx, id, ifMatch);

@@ -4,18 +4,18 @@ import {
   countPendingMemberships,
   deleteMemberships,
   deletePendingMemberships,
+  memberIdsOfTeam,
   resolveMemberValues,
   upsertMemberships,
 } from "../../models/membershipQueries.ts";
-import { select } from "../../models/sql.ts";
-import type { UserWriteContext } from "../users/userWriter.ts";
+import type { WriteContext } from "../../domain/writeContext.ts";
 
 /** What a member operation did: user ids added and removed, and values kept pending. */
 export type MemberChange = { added: string[]; removed: string[]; pending: string[] };
 
 /** Splits member values into known user ids and values that name no user (yet). */
-async function resolve(ctx: UserWriteContext, values: string[]): Promise<{ userIds: string[]; unknown: string[] }> {
-  const resolved = await resolveMemberValues(ctx.sequelize, ctx.transaction, ctx.tenant.organizationId, values);
+async function resolve(ctx: WriteContext, values: string[]): Promise<{ userIds: string[]; unknown: string[] }> {
+  const resolved = await resolveMemberValues(ctx.sequelize, ctx.transaction, ctx.organizationId, values);
   const userIds = new Set<string>();
   const unknown: string[] = [];
   for (const value of values) {
@@ -47,9 +47,9 @@ function tooManyPending(scope: string, total: number, limit: number, variable: s
  * pending members of a group and of an organization are capped, and checked before writing.
  * Two concurrent writes can each pass the check, so the cap can be overshot by one request's worth.
  */
-async function keepPending(ctx: UserWriteContext, teamId: string, values: string[], policy: PendingPolicy): Promise<void> {
+async function keepPending(ctx: WriteContext, teamId: string, values: string[], policy: PendingPolicy): Promise<void> {
   if (values.length === 0) return;
-  const organizationId = ctx.tenant.organizationId;
+  const organizationId = ctx.organizationId;
   if (values.length > policy.maxPendingPerGroup) {
     throw tooManyPending("group", values.length, policy.maxPendingPerGroup, "ROLLCALL_PENDING_MEMBERS_PER_GROUP");
   }
@@ -72,15 +72,15 @@ async function keepPending(ctx: UserWriteContext, teamId: string, values: string
  * Adds members; a value that names no user is not an error (IdP traffic arrives out of order):
  * it is kept as a pending membership and applied when that user arrives.
  */
-export async function addMembers(ctx: UserWriteContext, teamId: string, values: string[], pending: PendingPolicy): Promise<MemberChange> {
+export async function addMembers(ctx: WriteContext, teamId: string, values: string[], pending: PendingPolicy): Promise<MemberChange> {
   const { userIds, unknown } = await resolve(ctx, values);
-  const added = await upsertMemberships(ctx.sequelize, ctx.transaction, { organizationId: ctx.tenant.organizationId, teamId, userIds, source: "group" }, ctx.now);
+  const added = await upsertMemberships(ctx.sequelize, ctx.transaction, { organizationId: ctx.organizationId, teamId, userIds, source: "group" }, ctx.now);
   await keepPending(ctx, teamId, unknown, pending);
   return { added, removed: [], pending: unknown };
 }
 
 /** Removes the named members (and any pending membership under those values). */
-export async function removeMembers(ctx: UserWriteContext, teamId: string, values: string[]): Promise<MemberChange> {
+export async function removeMembers(ctx: WriteContext, teamId: string, values: string[]): Promise<MemberChange> {
   const { userIds } = await resolve(ctx, values);
   const removed = await deleteMemberships(ctx.sequelize, ctx.transaction, teamId, userIds);
   await deletePendingMemberships(ctx.sequelize, ctx.transaction, teamId, values);
@@ -88,20 +88,13 @@ export async function removeMembers(ctx: UserWriteContext, teamId: string, value
 }
 
 /** Makes the membership exactly the given list (the IdP's full member list for this group). */
-export async function replaceMembers(ctx: UserWriteContext, teamId: string, values: string[], pending: PendingPolicy): Promise<MemberChange> {
+export async function replaceMembers(ctx: WriteContext, teamId: string, values: string[], pending: PendingPolicy): Promise<MemberChange> {
   const { userIds, unknown } = await resolve(ctx, values);
   const keep = new Set(userIds);
-  const current = await select<{ user_id: string }>(ctx.sequelize, `SELECT user_id FROM team_memberships WHERE team_id = $1`, [teamId], ctx.transaction);
-  const drop = current.map((r) => r.user_id).filter((id) => !keep.has(id));
+  const drop = (await memberIdsOfTeam(ctx.sequelize, ctx.transaction, teamId)).filter((id) => !keep.has(id));
   const removed = drop.length > 0 ? await deleteMemberships(ctx.sequelize, ctx.transaction, teamId, drop) : [];
-  const added = await upsertMemberships(ctx.sequelize, ctx.transaction, { organizationId: ctx.tenant.organizationId, teamId, userIds, source: "group" }, ctx.now);
+  const added = await upsertMemberships(ctx.sequelize, ctx.transaction, { organizationId: ctx.organizationId, teamId, userIds, source: "group" }, ctx.now);
   await deletePendingMemberships(ctx.sequelize, ctx.transaction, teamId, null);
   await keepPending(ctx, teamId, unknown, pending);
   return { added, removed, pending: unknown };
-}
-
-/** Number of members of a team (for event payloads). */
-export async function countMembers(ctx: UserWriteContext, teamId: string): Promise<number> {
-  const rows = await select<{ n: number }>(ctx.sequelize, `SELECT count(*)::int AS n FROM team_memberships WHERE team_id = $1`, [teamId], ctx.transaction);
-  return rows[0]?.n ?? 0;
 }

@@ -1,79 +1,65 @@
-import type { Sequelize, Transaction } from "sequelize";
-import type { Tenant } from "../../context.ts";
+import type { Transaction } from "sequelize";
 import { ConflictError, NotFoundError, PreconditionFailedError } from "../../errors.ts";
-import type { Metrics } from "../../metrics.ts";
 import type { MembershipRow, UserRow } from "../../models/rows.ts";
 import { lockKeys } from "../../models/sql.ts";
 import { findUser, findUsersByIdentity, softDeleteUser } from "../../models/userQueries.ts";
 import { deleteUserMemberships, membershipsOfUsers } from "../../models/membershipQueries.ts";
-import { presentAppUser } from "../../presenters/appViews.ts";
 import { applyPatch } from "../../scim/patch/index.ts";
 import { parseUserInput, type UserInput } from "../../scim/userInput.ts";
-import type { ScimLimits } from "../../scim/limits.ts";
+import { ifMatchAllows } from "../../domain/etag.ts";
+import type { CommandDeps, WriteContext, WriteScope } from "../../domain/writeContext.ts";
+import type { Actor } from "../../changes/change.ts";
+import { userChanged } from "../../changes/payloads.ts";
+import { recordChange } from "../../changes/recorder.ts";
 import { MappingRequestBudget } from "../../../mapping/index.ts";
 
 /** ROLLCALL_MAPPING_REQUEST_BUDGET_MS's default, for callers without a config. */
 const DEFAULT_MAPPING_REQUEST_BUDGET_MS = 250;
-import { etagOf } from "../../scim/presenters/scimUser.ts";
-import type { Actor } from "../audit.ts";
-import { recordChange } from "../recordChange.ts";
 import { mappingForVersion } from "../userMapping.ts";
-import { writeUser, type UserWriteContext, type UserWriteResult } from "./userWriter.ts";
+import { writeUser, type UserWriteResult } from "./userWriter.ts";
 import { writeTransaction } from "../../db/transactions.ts";
 import { createInOneStatement } from "./createInOneStatement.ts";
 
-/** What every user command needs from the process: passed in, never imported. */
-export type UserCommandDeps = {
-  sequelize: Sequelize;
-  metrics: Metrics;
-  now: () => Date;
-  /** Request limits (config); the defaults when absent. */
-  limits?: ScimLimits;
-  /** Wall-clock budget of all mapping evaluations of one request (config). */
-  mappingBudgetMs?: number;
-};
+/** What every user command needs from the process. */
+export type UserCommandDeps = CommandDeps;
 
 /** RFC 7644 §3.14: a write with If-Match must name the current version (or `*`). */
 export function assertIfMatch(ifMatch: string | undefined, version: number): void {
   if (!ifMatch) return;
-  const tags = ifMatch.split(",").map((t) => t.trim());
-  if (tags.includes("*")) return;
-  const current = etagOf(version);
-  const strip = (t: string) => t.replace(/^W\//, "");
-  if (!tags.some((t) => strip(t) === strip(current))) throw new PreconditionFailedError();
+  if (!ifMatchAllows(ifMatch, version)) throw new PreconditionFailedError();
 }
 
-/** The per-request write context: one transaction, the actor, the time and the tenant's mapping. */
-export async function contextFor(deps: UserCommandDeps, transaction: Transaction, tenant: Tenant, actor: Actor): Promise<UserWriteContext> {
+/** A SCIM request's write context: the token's organization and connection, the actor, the time and the mapping the token lookup saw. */
+export async function contextFor(deps: CommandDeps, transaction: Transaction, tenant: WriteScope, actor: Actor): Promise<WriteContext> {
   return {
     sequelize: deps.sequelize,
     transaction,
-    tenant,
+    metrics: deps.metrics,
+    organizationId: tenant.organizationId,
+    connectionId: tenant.enterpriseConnectionId,
     actor,
     now: deps.now(),
     mapping: await mappingForVersion(deps.sequelize, tenant.organizationId, tenant.mappingVersion, transaction),
-    metrics: deps.metrics,
     mappingBudget: new MappingRequestBudget(deps.mappingBudgetMs ?? DEFAULT_MAPPING_REQUEST_BUDGET_MS),
   };
 }
 
 /** Serialises writers of the same userName / externalId, then finds who already holds them. */
-async function lockIdentity(ctx: UserWriteContext, input: UserInput): Promise<{ byName?: UserRow; byExternalId?: UserRow }> {
-  const { tenant } = ctx;
+async function lockIdentity(ctx: WriteContext, input: UserInput): Promise<{ byName?: UserRow; byExternalId?: UserRow }> {
   await lockKeys(ctx.sequelize, ctx.transaction, [
-    `user-name:${tenant.organizationId}:${input.userName.toLowerCase()}`,
-    ...(input.externalId ? [`external-id:${tenant.enterpriseConnectionId}:${input.externalId}`] : []),
+    `user-name:${ctx.organizationId}:${input.userName.toLowerCase()}`,
+    ...(input.externalId ? [`external-id:${ctx.connectionId}:${input.externalId}`] : []),
   ]);
   const holders = await findUsersByIdentity(ctx.sequelize, ctx.transaction, {
-    organizationId: tenant.organizationId,
-    connectionId: tenant.enterpriseConnectionId,
+    organizationId: ctx.organizationId,
+    connectionId: ctx.connectionId,
     userName: input.userName,
     externalId: input.externalId,
   });
   return {
     byName: holders.find((u) => u.user_name.toLowerCase() === input.userName.toLowerCase()),
     byExternalId: input.externalId
-      ? holders.find((u) => u.enterprise_connection_id === tenant.enterpriseConnectionId && u.external_id === input.externalId)
+      ? holders.find((u) => u.enterprise_connection_id === ctx.connectionId && u.external_id === input.externalId)
       : undefined,
   };
 }
@@ -83,7 +69,7 @@ async function lockIdentity(ctx: UserWriteContext, input: UserInput): Promise<{ 
  * A create for an inactive user's userName reactivates that user (same id); for an active one it
  * is a 409 uniqueness error.
  */
-export async function createUser(deps: UserCommandDeps, tenant: Tenant, actor: Actor, body: unknown): Promise<UserWriteResult> {
+export async function createUser(deps: CommandDeps, tenant: WriteScope, actor: Actor, body: unknown): Promise<UserWriteResult> {
   const input = parseUserInput(body, deps.limits);
   const created = await createInOneStatement(deps, tenant, actor, input);
   if (created) return created;
@@ -105,15 +91,15 @@ export async function createUser(deps: UserCommandDeps, tenant: Tenant, actor: A
 }
 
 /** Loads a live user under lock for a write, or 404; checks If-Match. */
-async function lockedUser(ctx: UserWriteContext, id: string, ifMatch: string | undefined): Promise<UserRow> {
-  const row = await findUser(ctx.sequelize, ctx.tenant.organizationId, id, ctx.transaction, true);
+async function lockedUser(ctx: WriteContext, id: string, ifMatch: string | undefined): Promise<UserRow> {
+  const row = await findUser(ctx.sequelize, ctx.organizationId, id, ctx.transaction, true);
   if (!row) throw new NotFoundError("User", id);
   assertIfMatch(ifMatch, row.version);
   return row;
 }
 
 /** Writes new content for an existing user after checking its new userName/externalId are free. */
-async function overwrite(ctx: UserWriteContext, row: UserRow, input: UserInput): Promise<UserWriteResult> {
+async function overwrite(ctx: WriteContext, row: UserRow, input: UserInput): Promise<UserWriteResult> {
   const { byName, byExternalId } = await lockIdentity(ctx, input);
   if (byName && byName.id !== row.id) throw new ConflictError(`userName "${input.userName}" is already taken by another user.`, { field: "userName" });
   if (byExternalId && byExternalId.id !== row.id) throw new ConflictError(`externalId "${input.externalId}" belongs to another user.`, { field: "externalId" });
@@ -122,8 +108,8 @@ async function overwrite(ctx: UserWriteContext, row: UserRow, input: UserInput):
 
 /** PUT /Users/:id: full replace (Okta's update style). id and meta in the body are ignored. */
 export async function replaceUser(
-  deps: UserCommandDeps,
-  tenant: Tenant,
+  deps: CommandDeps,
+  tenant: WriteScope,
   actor: Actor,
   id: string,
   body: unknown,
@@ -149,8 +135,8 @@ function patchTarget(row: UserRow, memberships: MembershipRow[]): Record<string,
 
 /** PATCH /Users/:id (RFC 7644 §3.5.2 with the IdP quirks applyPatch tolerates). */
 export async function patchUser(
-  deps: UserCommandDeps,
-  tenant: Tenant,
+  deps: CommandDeps,
+  tenant: WriteScope,
   actor: Actor,
   id: string,
   body: unknown,
@@ -174,25 +160,13 @@ export async function patchUser(
 }
 
 /** DELETE /Users/:id: soft delete (404 afterwards, row kept for audit), memberships removed. */
-export async function deleteUser(deps: UserCommandDeps, tenant: Tenant, actor: Actor, id: string, ifMatch?: string): Promise<void> {
+export async function deleteUser(deps: CommandDeps, tenant: WriteScope, actor: Actor, id: string, ifMatch?: string): Promise<void> {
   await writeTransaction(deps.sequelize, async (transaction) => {
     const ctx = await contextFor(deps, transaction, tenant, actor);
-    const row = await lockedUser(ctx, id, ifMatch);
+    await lockedUser(ctx, id, ifMatch);
     const memberships = (await membershipsOfUsers(deps.sequelize, [id], transaction)).get(id) ?? [];
     const deleted = await softDeleteUser(deps.sequelize, transaction, id, ctx.now);
     const teamIds = await deleteUserMemberships(deps.sequelize, transaction, id);
-    await recordChange(deps.sequelize, transaction, {
-      organizationId: tenant.organizationId,
-      type: "scimUser.deprovisioned",
-      subjectId: id,
-      data: { user: presentAppUser(deleted, memberships), deleted: true, enterprise_connection_id: row.enterprise_connection_id },
-    }, {
-      organizationId: tenant.organizationId,
-      actor,
-      action: "user.deleted",
-      subjectType: "user",
-      subjectId: id,
-      changes: { removed_from_teams: teamIds },
-    }, ctx.now);
+    await recordChange(ctx, userChanged(ctx, "deleted", { row: deleted, memberships }, { removed_from_teams: teamIds }), ctx.now);
   });
 }

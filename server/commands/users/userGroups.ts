@@ -1,9 +1,8 @@
 import type { GroupRef } from "../../scim/userInput.ts";
 import { findTeamsByIdOrName } from "../../models/teamQueries.ts";
-import { upsertMemberships } from "../../models/membershipQueries.ts";
+import { confirmMembershipsOfUser, deleteMembershipsOfUser, upsertMemberships } from "../../models/membershipQueries.ts";
 import type { MembershipRow } from "../../models/rows.ts";
-import { execute } from "../../models/sql.ts";
-import type { UserWriteContext } from "./userWriter.ts";
+import type { WriteContext } from "../../domain/writeContext.ts";
 
 /**
  * Applies a user's own `groups` attribute (OneLogin sends role names there): the user ends up in
@@ -13,14 +12,14 @@ import type { UserWriteContext } from "./userWriter.ts";
  * Returns whether any membership changed.
  */
 export async function applyUserGroupsAttribute(
-  ctx: UserWriteContext,
+  ctx: WriteContext,
   userId: string,
   groups: GroupRef[],
   current: MembershipRow[],
 ): Promise<boolean> {
-  const { sequelize, transaction, tenant, now } = ctx;
+  const { sequelize, transaction, organizationId, now } = ctx;
   const wanted = groups.flatMap((g) => [g.value, g.display]).filter((v): v is string => v !== null);
-  const teams = await findTeamsByIdOrName(sequelize, transaction, tenant.organizationId, wanted);
+  const teams = await findTeamsByIdOrName(sequelize, transaction, organizationId, wanted);
   const byKey = new Map<string, string>();
   for (const team of teams) {
     byKey.set(team.id, team.id);
@@ -36,18 +35,18 @@ export async function applyUserGroupsAttribute(
   let changed = false;
   for (const teamId of desired) {
     if (currentTeams.has(teamId)) continue;
-    const added = await upsertMemberships(sequelize, transaction, { organizationId: tenant.organizationId, teamId, userIds: [userId], source: "user_groups" }, now);
+    const added = await upsertMemberships(sequelize, transaction, { organizationId, teamId, userIds: [userId], source: "user_groups" }, now);
     changed ||= added.length > 0;
   }
   const dropped = current.filter((m) => m.source === "user_groups" && !desired.has(m.team_id)).map((m) => m.team_id);
   if (dropped.length > 0) {
-    await execute(sequelize, `DELETE FROM team_memberships WHERE user_id = $1 AND team_id = ANY($2::text[])`, [userId, dropped], transaction);
+    await deleteMembershipsOfUser(sequelize, transaction, userId, dropped);
     changed = true;
   }
   // Teams still named by the IdP are re-confirmed, so the reconciler can tell them from stale ones.
   const kept = [...desired].filter((t) => currentTeams.has(t));
   if (kept.length > 0) {
-    await execute(sequelize, `UPDATE team_memberships SET confirmed_at = $3 WHERE user_id = $1 AND team_id = ANY($2::text[])`, [userId, kept, now], transaction);
+    await confirmMembershipsOfUser(sequelize, transaction, userId, kept, now);
   }
   return changed;
 }

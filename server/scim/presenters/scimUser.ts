@@ -1,8 +1,9 @@
 import type { MembershipRow, UserRow } from "../../models/rows.ts";
 import { USER_SCHEMA } from "../userInput.ts";
 
-/** The weak ETag of a resource version (RFC 7644 §3.14). */
-export const etagOf = (version: number) => `W/"${version}"`;
+import { etagOf } from "../../domain/etag.ts";
+
+export { etagOf };
 
 /** A user as a SCIM User resource: the stored resource plus server-owned attributes. */
 export function presentScimUser(row: UserRow, memberships: MembershipRow[] | null, baseUrl: string): Record<string, unknown> {

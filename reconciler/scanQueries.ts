@@ -1,5 +1,6 @@
 import type { Sequelize, Transaction } from "sequelize";
 import { select } from "../server/models/sql.ts";
+import { MAPPED_COLUMNS } from "../server/domain/userColumns.ts";
 import type { DuplicateEmail, MembershipSnapshot, PendingSnapshot, TeamSnapshot, UserSnapshot } from "./types.ts";
 
 /*
@@ -9,8 +10,8 @@ import type { DuplicateEmail, MembershipSnapshot, PendingSnapshot, TeamSnapshot,
 
 type Tx = Transaction | null;
 
-const USER_COLUMNS = `id, enterprise_connection_id, email_address, first_name, last_name, app_external_id, organization_role,
-  public_metadata, private_metadata, scim_resource, mapping_version, mapping_errors, active, deleted_at`;
+// The mapped columns come from their owner, so a new mapped field is scanned without a change here.
+const USER_COLUMNS = `id, enterprise_connection_id, ${MAPPED_COLUMNS.join(", ")}, scim_resource, active, deleted_at`;
 
 /** The next batch of the organization's users (soft-deleted ones too), by id. */
 export function userBatch(sequelize: Sequelize, tx: Tx, organizationId: string, after: string, limit: number): Promise<UserSnapshot[]> {
