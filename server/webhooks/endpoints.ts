@@ -1,29 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { QueryTypes, type Sequelize } from "sequelize";
+import type { Sequelize } from "sequelize";
 import { newId } from "../ids.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import type { WebhookEventType } from "./outbox.ts";
 import { assertPublicDestination, BlockedDestinationError } from "./urlSafety.ts";
 import { keyRingOf } from "../crypto/secretBox.ts";
 import { parkPendingDeliveries, releaseParkedDeliveries } from "./endpointHealthStore.ts";
+import {
+  failPendingDeliveries,
+  insertEndpoint,
+  liveEndpoint,
+  liveEndpointsPage,
+  softDeleteEndpoint,
+  writeEndpointSettings,
+  type WebhookEndpointRow,
+} from "../models/webhookEndpointQueries.ts";
 
-/** A webhook_endpoints row (migrations/20261122000000-create-schema.ts), with its secret opened. */
-export type WebhookEndpointRow = {
-  id: string;
-  organization_id: string;
-  url: string;
-  events: string[];
-  secret: string;
-  enabled: boolean;
-  /** Why enabled is false: 'failing' (the circuit breaker gave up) or 'admin' (PATCH). */
-  disabled_reason: "failing" | "admin" | null;
-  consecutive_failures: number;
-  failing_since: Date | null;
-  circuit_open_until: Date | null;
-  deleted_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-};
+export type { WebhookEndpointRow };
 
 /** A Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes (192 bits, no padding). */
 export function generateSecret(): string {
@@ -64,13 +57,12 @@ export async function createEndpoint(
 ): Promise<WebhookEndpointRow> {
   if (!props.allowPrivateUrls) await assertDeliverableUrl(props.url);
   const secret = generateSecret();
-  const rows = await sequelize.query<WebhookEndpointRow>(
-    `INSERT INTO webhook_endpoints (id, organization_id, url, events, secret, enabled, created_at, updated_at)
-     VALUES ($1, $2, $3, $4::text[], $5, true, $6, $6)
-     RETURNING *`,
-    { bind: [newId("whep"), props.organizationId, props.url, [...new Set(props.events)], sealSecret(sequelize, props.organizationId, secret), now], type: QueryTypes.SELECT },
+  const row = await insertEndpoint(
+    sequelize,
+    { id: newId("whep"), organizationId: props.organizationId, url: props.url, events: [...new Set(props.events)], sealedSecret: sealSecret(sequelize, props.organizationId, secret) },
+    now,
   );
-  return { ...rows[0]!, secret };
+  return { ...row, secret };
 }
 
 /** The organization's live endpoints, oldest first, keyset-paginated by id. */
@@ -79,23 +71,15 @@ export async function listEndpoints(
   organizationId: string,
   page: { limit: number; after?: string | undefined },
 ): Promise<WebhookEndpointRow[]> {
-  const rows = await sequelize.query<WebhookEndpointRow>(
-    `SELECT * FROM webhook_endpoints
-      WHERE organization_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR id > $2)
-      ORDER BY id LIMIT $3`,
-    { bind: [organizationId, page.after ?? null, page.limit], type: QueryTypes.SELECT },
-  );
+  const rows = await liveEndpointsPage(sequelize, organizationId, page);
   return rows.map((row) => opened(sequelize, row));
 }
 
 /** A live endpoint of the organization, or 404 (also for another organization's id). */
 export async function findEndpoint(sequelize: Sequelize, organizationId: string, id: string): Promise<WebhookEndpointRow> {
-  const rows = await sequelize.query<WebhookEndpointRow>(
-    `SELECT * FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL`,
-    { bind: [id, organizationId], type: QueryTypes.SELECT },
-  );
-  if (!rows[0]) throw new NotFoundError("Webhook endpoint", id);
-  return opened(sequelize, rows[0]);
+  const row = await liveEndpoint(sequelize, organizationId, id);
+  if (!row) throw new NotFoundError("Webhook endpoint", id);
+  return opened(sequelize, row);
 }
 
 /**
@@ -104,19 +88,10 @@ export async function findEndpoint(sequelize: Sequelize, organizationId: string,
  */
 export async function deleteEndpoint(sequelize: Sequelize, organizationId: string, id: string, now: Date): Promise<WebhookEndpointRow> {
   return sequelize.transaction(async (transaction) => {
-    const rows = await sequelize.query<WebhookEndpointRow>(
-      `UPDATE webhook_endpoints SET deleted_at = $3, enabled = false, updated_at = $3
-        WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL
-        RETURNING *`,
-      { bind: [id, organizationId, now], type: QueryTypes.SELECT, transaction },
-    );
-    if (!rows[0]) throw new NotFoundError("Webhook endpoint", id);
-    await sequelize.query(
-      `UPDATE webhook_deliveries SET status = 'failed', completed_at = $3
-        WHERE endpoint_id = $1 AND organization_id = $2 AND status = 'pending'`,
-      { bind: [id, organizationId, now], transaction },
-    );
-    return opened(sequelize, rows[0]);
+    const row = await softDeleteEndpoint(sequelize, transaction, organizationId, id, now);
+    if (!row) throw new NotFoundError("Webhook endpoint", id);
+    await failPendingDeliveries(sequelize, transaction, organizationId, id, now);
+    return opened(sequelize, row);
   });
 }
 
@@ -139,31 +114,25 @@ export async function updateEndpoint(
   const { changes } = props;
   if (changes.url !== undefined && !props.allowPrivateUrls) await assertDeliverableUrl(changes.url);
   return sequelize.transaction(async (transaction) => {
-    const [current] = await sequelize.query<WebhookEndpointRow>(
-      `SELECT * FROM webhook_endpoints WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL FOR NO KEY UPDATE`,
-      { bind: [props.id, props.organizationId], type: QueryTypes.SELECT, transaction },
-    );
+    const current = await liveEndpoint(sequelize, props.organizationId, props.id, { transaction });
     if (!current) throw new NotFoundError("Webhook endpoint", props.id);
     const enabled = changes.enabled ?? current.enabled;
     const freshStart = enabled && ((changes.enabled === true && !current.enabled) || (changes.url !== undefined && changes.url !== current.url));
-    const [row] = await sequelize.query<WebhookEndpointRow>(
-      `UPDATE webhook_endpoints
-          SET url = $3, events = $4::text[], enabled = $5,
-              disabled_reason = CASE WHEN $5 THEN NULL WHEN enabled THEN 'admin' ELSE disabled_reason END,
-              consecutive_failures = CASE WHEN $6 THEN 0 ELSE consecutive_failures END,
-              failing_since = CASE WHEN $6 THEN NULL ELSE failing_since END,
-              circuit_open_until = CASE WHEN $6 THEN NULL ELSE circuit_open_until END,
-              updated_at = $7
-        WHERE id = $1 AND organization_id = $2
-        RETURNING *`,
+    const row = await writeEndpointSettings(
+      sequelize,
+      transaction,
       {
-        bind: [props.id, props.organizationId, changes.url ?? current.url, changes.events ? [...new Set(changes.events)] : current.events, enabled, freshStart, now],
-        type: QueryTypes.SELECT,
-        transaction,
+        organizationId: props.organizationId,
+        id: props.id,
+        url: changes.url ?? current.url,
+        events: changes.events ? [...new Set(changes.events)] : current.events,
+        enabled,
+        freshStart,
       },
+      now,
     );
     if (!enabled && current.enabled) await parkPendingDeliveries(sequelize, transaction, props.id);
     if (freshStart) await releaseParkedDeliveries(sequelize, transaction, props.id, now);
-    return row!;
+    return row;
   });
 }
