@@ -21,7 +21,7 @@ import { systemClock } from "../server/context.ts";
 import { attachKeyRing, KeyRing } from "../server/crypto/secretBox.ts";
 import { reconcileOrganization, type ReconcileDeps } from "../reconciler/job.ts";
 import type { RunSummary } from "../reconciler/findingLog.ts";
-import { upsertDirectory } from "../reconciler/directory/store.ts";
+import { upsertDirectory } from "../reconciler/directory/directoryStore.ts";
 import { createFreshDatabase } from "../test/helpers/testDatabase.ts";
 import { randomBytes } from "node:crypto";
 

@@ -13,7 +13,7 @@ import { presentRun } from "./runPresenter.ts";
 import { finishRun, insertRun, type ReconcileRunRow, type RunTrigger } from "./runStore.ts";
 import { recordRunMetrics } from "./runMetrics.ts";
 import { IDP_FINDING_KINDS, LOCAL_FINDING_KINDS, type FindingKind } from "./types.ts";
-import { directoriesOf, type DirectoryRow } from "./directory/store.ts";
+import { directoriesOf, type DirectoryRow } from "./directory/directoryStore.ts";
 import { directoryPass, type DirectoryPassOptions, type DirectoryPassResult } from "./directory/pass.ts";
 import type { DirectoryClientOptions } from "./directory/connect.ts";
 import type { PendingPolicy } from "../server/commands/groups/memberSync.ts";

@@ -6,7 +6,7 @@ import { settleMappingApplies } from "./mappingApply.ts";
 import { repairSetting, type RunTrigger } from "./runStore.ts";
 import { reconcileDepsFrom } from "./deps.ts";
 import type { ReconcileSource } from "./job.ts";
-import { dueDirectoryIds } from "./directory/store.ts";
+import { dueDirectoryIds } from "./directory/directoryStore.ts";
 
 /** Starts calling `tick` on a cron expression; node-cron in production, a fake in tests. */
 export type ScheduleFn = (expression: string, tick: () => Promise<void>) => { stop(): void | Promise<void> };

@@ -2,7 +2,7 @@ import type { Sequelize } from "sequelize";
 import type { Metrics } from "../../server/metrics.ts";
 import { connectorFor } from "./connectors/index.ts";
 import type { DirectoryConnector } from "./connectors/types.ts";
-import { directoryConfigOf, type DirectoryRow } from "./store.ts";
+import { directoryConfigOf, type DirectoryRow } from "./directoryStore.ts";
 
 /** How directory connectors talk to IdPs in this process (config.directory, the metrics, a clock in tests). */
 export type DirectoryClientOptions = {

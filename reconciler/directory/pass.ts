@@ -9,8 +9,8 @@ import type { DirectoryChange } from "./connectors/types.ts";
 import { DirectoryDiff, GroupDiff, diffMembers, type StoredUser } from "./diff.ts";
 import { checkBlastRadius, BlastRadiusError } from "./guard.ts";
 import { directoryWriter, type DirectoryWriter, type ProvisionProfile } from "./repairWriter.ts";
-import { recordDirectoryPull, type DirectoryRow } from "./store.ts";
-import { activeUserCount, storedTeams, storedUsers, storedUsersMatching, teamMemberIds } from "./storedState.ts";
+import { recordDirectoryPull, type DirectoryRow } from "./directoryStore.ts";
+import { activeUserCount, storedTeams, storedUsers, storedUsersMatching, teamMemberIds } from "./storedStateQueries.ts";
 
 /** Groups whose members are read from the IdP at once (each group's pages stay sequential). */
 const MEMBER_READS_IN_FLIGHT = 8;

@@ -1,5 +1,5 @@
 import { ms } from "../../server/admin/presenters.ts";
-import type { DirectoryRow } from "./store.ts";
+import type { DirectoryRow } from "./directoryStore.ts";
 
 /** A directory connection as the admin API shows it: settings, non-secret credential fields and `configured: true`, never a secret. */
 export function presentDirectory(row: DirectoryRow) {

@@ -3,7 +3,7 @@ import type { AppDeps } from "../deps.ts";
 import { NotFoundError } from "../errors.ts";
 import { resolveOrgParam, type OrgState } from "./orgParam.ts";
 import { directoryBody, publicCredentials, splitBody } from "../../reconciler/directory/settings.ts";
-import { deleteDirectory, findDirectory, upsertDirectory } from "../../reconciler/directory/store.ts";
+import { deleteDirectory, findDirectory, upsertDirectory } from "../../reconciler/directory/directoryStore.ts";
 import { presentDirectory } from "../../reconciler/directory/presenter.ts";
 import { connectDirectory, testDirectory } from "../../reconciler/directory/connect.ts";
 import { UnsupportedProviderError } from "../../reconciler/directory/connectors/index.ts";

@@ -8,7 +8,7 @@ import { findRun, listRuns, repairSetting } from "../../reconciler/runStore.ts";
 import { FINDING_KINDS } from "../../reconciler/types.ts";
 import { reconcileDepsFrom } from "../../reconciler/deps.ts";
 import { BlastRadiusError } from "../../reconciler/directory/guard.ts";
-import { directoriesOf } from "../../reconciler/directory/store.ts";
+import { directoriesOf } from "../../reconciler/directory/directoryStore.ts";
 import { DirectoryAuthError, DirectoryRequestError } from "../../reconciler/directory/connectors/types.ts";
 import { listQuery } from "./schemas.ts";
 import { presentList } from "./presenters.ts";

@@ -1,8 +1,8 @@
 import type { Sequelize } from "sequelize";
 import type { EnterpriseConnectionRow, Models } from "../models/index.ts";
 import { NotFoundError } from "../errors.ts";
-import { directoriesOf } from "../../reconciler/directory/store.ts";
-import type { DirectoryRow } from "../../reconciler/directory/store.ts";
+import { directoriesOf } from "../../reconciler/directory/directoryStore.ts";
+import type { DirectoryRow } from "../../reconciler/directory/directoryStore.ts";
 
 /** An enterprise connection of the organization with its directory, if one is configured. */
 export type ConnectionDirectory = { connection: EnterpriseConnectionRow; directory: DirectoryRow | undefined };

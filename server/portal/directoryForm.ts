@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { directoryBody, type DirectoryBody } from "../../reconciler/directory/settings.ts";
-import type { DirectoryRow } from "../../reconciler/directory/store.ts";
+import type { DirectoryRow } from "../../reconciler/directory/directoryStore.ts";
 
 /** The providers the portal's form sets up: the ones whose connector is built. */
 export const FORM_PROVIDERS = { okta: "Okta", entra: "Microsoft Entra ID" } as const;

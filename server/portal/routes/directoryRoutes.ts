@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import type { AppDeps } from "../../deps.ts";
 import { NotFoundError } from "../../errors.ts";
 import { publicCredentials, splitBody } from "../../../reconciler/directory/settings.ts";
-import { deleteDirectory, findDirectory, upsertDirectory } from "../../../reconciler/directory/store.ts";
+import { deleteDirectory, findDirectory, upsertDirectory } from "../../../reconciler/directory/directoryStore.ts";
 import { connectDirectory, testDirectory } from "../../../reconciler/directory/connect.ts";
 import { UnsupportedProviderError } from "../../../reconciler/directory/connectors/index.ts";
 import type { PortalContext, PortalState } from "../context.ts";

@@ -7,7 +7,7 @@ import { reconcileDepsFrom } from "../../../reconciler/deps.ts";
 import { findRun, listRuns } from "../../../reconciler/runStore.ts";
 import { FINDING_KINDS, IDP_FINDING_KINDS, type FindingKind } from "../../../reconciler/types.ts";
 import { BlastRadiusError } from "../../../reconciler/directory/guard.ts";
-import { directoriesOf } from "../../../reconciler/directory/store.ts";
+import { directoriesOf } from "../../../reconciler/directory/directoryStore.ts";
 import { DirectoryAuthError, DirectoryRequestError } from "../../../reconciler/directory/connectors/types.ts";
 import { mappingProgress } from "../../models/portalReadModel.ts";
 import type { PortalContext, PortalState } from "../context.ts";

@@ -1,7 +1,7 @@
 import { html, timeTag, type SafeHtml } from "../html.ts";
 import type { PortalSession } from "../context.ts";
 import type { ConnectionDirectory } from "../directoryConnections.ts";
-import type { DirectoryRow } from "../../../reconciler/directory/store.ts";
+import type { DirectoryRow } from "../../../reconciler/directory/directoryStore.ts";
 import { FORM_PROVIDERS } from "../directoryForm.ts";
 import { csrfField } from "./layout.ts";
 import { emptyState, errorList, statusBadge } from "./components.ts";
