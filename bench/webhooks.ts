@@ -20,6 +20,10 @@ import { createLogger } from "../server/logger.ts";
 import { createMetrics } from "../server/metrics.ts";
 import { startService } from "../server/main.ts";
 import { createSequelize } from "../server/db/database.ts";
+import { attachKeyRing, decodeKey, generateKey, KeyRing } from "../server/crypto/secretBox.ts";
+
+/** One key for the bench's service and its dispatcher processes (secrets are sealed at rest). */
+const BENCH_ENCRYPTION_KEY = process.env.BENCH_ENCRYPTION_KEY ?? generateKey();
 import { createOrganization } from "../server/commands/organizations.ts";
 import { createEndpoint, generateSecret } from "../server/webhooks/endpoints.ts";
 import { createDispatcher } from "../server/webhooks/dispatcher.ts";
@@ -90,6 +94,8 @@ async function runDispatcher(): Promise<void> {
   const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: process.env.BENCH_DATABASE_URL!, ROLLCALL_ADMIN_KEY: "bench-admin-key-0123456789", LOG_LEVEL: "error" });
   const logger = createLogger("error");
   const sequelize = createSequelize(config.databaseUrl!, config, logger, 10);
+  // Endpoint secrets are sealed at rest: open them with the key the bench's service sealed them with.
+  attachKeyRing(sequelize, new KeyRing(decodeKey(process.env.BENCH_ENCRYPTION_KEY!)));
   const dispatcher = createDispatcher({ sequelize, logger, metrics: createMetrics({ defaultMetrics: false }), clock: { now: () => new Date() }, config, listenUrl: config.databaseUrl });
   dispatcher.start();
   const report = setInterval(() => {
@@ -282,7 +288,7 @@ async function scaleScenario({ sequelize, databaseUrl }: Ctx, receiver: Receiver
     receiver.reset();
     const before = await receiver.stats();
     const healthyBacklog = backlog * 9;
-    for (let i = 0; i < dispatchers; i++) procs.push(await child<Memory>("--dispatcher", { BENCH_DATABASE_URL: databaseUrl }));
+    for (let i = 0; i < dispatchers; i++) procs.push(await child<Memory>("--dispatcher", { BENCH_DATABASE_URL: databaseUrl, BENCH_ENCRYPTION_KEY }));
     let peakRss = 0;
     let peakHeap = 0;
     for (const proc of procs) {
@@ -319,7 +325,7 @@ async function main(): Promise<void> {
   const scenarios = new Set((process.env.BENCH_SCENARIOS ?? "single,noisy,scale").split(",").map((s) => s.trim()));
   const receiver = await startReceiver();
   const fresh = await createFreshDatabase(serverUrl, "rollcall_bench");
-  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: fresh.url, ROLLCALL_ADMIN_KEY: "bench-admin-key-0123456789", LOG_LEVEL: "error", DATABASE_POOL_MAX: "10", DATABASE_POOL_ACQUIRE_MS: "120000" });
+  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: fresh.url, ROLLCALL_ADMIN_KEY: "bench-admin-key-0123456789", ROLLCALL_ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY, LOG_LEVEL: "error", DATABASE_POOL_MAX: "10", DATABASE_POOL_ACQUIRE_MS: "120000" });
   const service = await startService({ config, serve: false, workers: [], logger: createLogger("error"), print: () => {} });
   const ctx: Ctx = { sequelize: service.deps.db.sequelize, config, databaseUrl: fresh.url, service };
   try {
