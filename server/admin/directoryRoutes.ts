@@ -2,8 +2,9 @@ import Router from "@koa/router";
 import type { AppDeps } from "../deps.ts";
 import { NotFoundError } from "../errors.ts";
 import { resolveOrgParam, type OrgState } from "./orgParam.ts";
-import { directoryBody, publicCredentials, splitBody } from "../../reconciler/directory/settings.ts";
-import { deleteDirectory, findDirectory, upsertDirectory } from "../../reconciler/directory/directoryStore.ts";
+import { directoryBody } from "../../reconciler/directory/settings.ts";
+import { deleteDirectory, findDirectory } from "../../reconciler/directory/directoryStore.ts";
+import { saveDirectory } from "../../reconciler/directory/saveDirectory.ts";
 import { presentDirectory } from "../../reconciler/directory/presenter.ts";
 import { connectDirectory, testDirectory } from "../../reconciler/directory/connect.ts";
 import { UnsupportedProviderError } from "../../reconciler/directory/connectors/index.ts";
@@ -29,18 +30,7 @@ export function buildDirectoryRouter(deps: AppDeps): Router<OrgState> {
   router.put("/", async (ctx) => {
     const body = directoryBody.parse(ctx.state.body ?? {});
     const connection = await connectionOf(ctx.state.organizationId, ctx.params.id!);
-    const { settings, credentials } = splitBody(body);
-    const row = await upsertDirectory(sequelize, {
-      organizationId: ctx.state.organizationId,
-      connectionId: connection.id,
-      provider: body.provider,
-      settings,
-      credentials,
-      publicCredentials: publicCredentials(body),
-      maxDeactivationRatio: body.max_deactivation_ratio,
-      intervalMinutes: body.interval_minutes,
-      fullEveryHours: body.full_every_hours,
-    }, deps.clock.now());
+    const row = await saveDirectory(sequelize, ctx.state.organizationId, connection.id, body, deps.clock.now());
     ctx.body = presentDirectory(row);
   });
 

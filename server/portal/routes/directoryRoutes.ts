@@ -1,8 +1,8 @@
 import type Router from "@koa/router";
 import type { AppDeps } from "../../deps.ts";
 import { NotFoundError } from "../../errors.ts";
-import { publicCredentials, splitBody } from "../../../reconciler/directory/settings.ts";
-import { deleteDirectory, findDirectory, upsertDirectory } from "../../../reconciler/directory/directoryStore.ts";
+import { deleteDirectory, findDirectory } from "../../../reconciler/directory/directoryStore.ts";
+import { saveDirectory } from "../../../reconciler/directory/saveDirectory.ts";
 import { connectDirectory, testDirectory } from "../../../reconciler/directory/connect.ts";
 import { UnsupportedProviderError } from "../../../reconciler/directory/connectors/index.ts";
 import type { PortalContext, PortalState } from "../context.ts";
@@ -34,18 +34,7 @@ export function directoryRoutes(router: Router<PortalState>, deps: AppDeps): voi
     const parsed = parseDirectoryForm(ctx.state.form, current);
     if (!parsed.ok) return page(ctx, { connectionId: connection.id, errors: parsed.errors }, 400);
     const body = parsed.body;
-    const { settings, credentials } = splitBody(body);
-    const row = await upsertDirectory(sequelize, {
-      organizationId: session.organizationId,
-      connectionId: connection.id,
-      provider: body.provider,
-      settings,
-      credentials,
-      publicCredentials: publicCredentials(body),
-      maxDeactivationRatio: body.max_deactivation_ratio,
-      intervalMinutes: body.interval_minutes,
-      fullEveryHours: body.full_every_hours,
-    }, deps.clock.now());
+    const row = await saveDirectory(sequelize, session.organizationId, connection.id, body, deps.clock.now());
     // Only what is not secret goes into the audit row.
     await auditPortalAction(sequelize, session, {
       action: "directory.configured", subjectType: "directory_connection", subjectId: row.id,
