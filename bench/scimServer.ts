@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKey } from "../server/crypto/secretBox.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -7,6 +7,23 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "../test/helpers/freePort.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The environment of a production-mode server a bench starts on its own port and data folder. */
+export async function productionServerEnv(databaseUrl: string, port: number, adminKey: string, dataDirPrefix: string): Promise<NodeJS.ProcessEnv> {
+  return {
+    ...process.env,
+    NODE_ENV: "production",
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    ROLLCALL_ADMIN_KEY: adminKey,
+    // Production requires the key that seals secrets at rest; a bench run uses a throwaway one.
+    ROLLCALL_ENCRYPTION_KEY: generateKey(),
+    ROLLCALL_DATA_DIR: await mkdtemp(path.join(tmpdir(), dataDirPrefix)),
+    ROLLCALL_ENABLE_RECONCILER: "false",
+    LOG_LEVEL: "warn",
+  };
+}
 
 /** A Rollcall server running as its own process, as in production (`rollcall serve`). */
 export type ServerProcess = { url: string; pid: number; stop(): Promise<void> };
@@ -26,18 +43,8 @@ export async function startServerProcess(
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/cli.ts", command], {
     cwd: ROOT,
     env: {
-      ...process.env,
-      NODE_ENV: "production",
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      ROLLCALL_ADMIN_KEY: adminKey,
-      // Production requires the key that seals secrets at rest; a bench run uses a throwaway one.
-      ROLLCALL_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-      ROLLCALL_DATA_DIR: await mkdtemp(path.join(tmpdir(), "rollcall-bench-")),
+      ...(await productionServerEnv(databaseUrl, port, adminKey, "rollcall-bench-")),
       ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS: "true",
-      ROLLCALL_ENABLE_RECONCILER: "false",
-      LOG_LEVEL: "warn",
       ...env,
     },
     stdio: ["ignore", "ignore", "inherit"],

@@ -10,15 +10,13 @@
  * here), times spawn → first 200 from /readyz, then reads VmRSS from /proc (Linux) once ready and
  * again after 200 SCIM-less admin requests. Prints the median and the spread of each variant.
  */
-import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../test/helpers/freePort.ts";
 import { createFreshDatabase } from "../test/helpers/testDatabase.ts";
+import { productionServerEnv } from "./scimServer.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
@@ -37,19 +35,7 @@ async function once(args: string[], databaseUrl: string): Promise<Sample> {
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      ROLLCALL_ADMIN_KEY: ADMIN_KEY,
-      // Production requires the key that seals secrets at rest; a bench run uses a throwaway one.
-      ROLLCALL_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-      ROLLCALL_DATA_DIR: await mkdtemp(path.join(tmpdir(), "rollcall-startup-")),
-      ROLLCALL_ENABLE_RECONCILER: "false",
-      LOG_LEVEL: "warn",
-    },
+    env: await productionServerEnv(databaseUrl, port, ADMIN_KEY, "rollcall-startup-"),
     stdio: ["ignore", "ignore", "inherit"],
   });
   try {
