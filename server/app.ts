@@ -11,6 +11,7 @@ import { buildMappingRouter } from "./admin/mappingRoutes.ts";
 import { buildReadModelRouter } from "./admin/readModelRoutes.ts";
 import { buildReconcileRouter } from "./admin/reconcileRoutes.ts";
 import { buildDirectoryRouter } from "./admin/directoryRoutes.ts";
+import { buildEventRouter } from "./admin/eventRoutes.ts";
 import { buildWebhookRouter } from "./admin/webhookRoutes.ts";
 import { buildOpsRouter } from "./opsRoutes.ts";
 import { buildScimRouter } from "./scim/routes.ts";
@@ -74,6 +75,7 @@ export function buildApp(deps: AppDeps): Koa<AppState> {
   app.use(buildReconcileRouter(deps).routes());
   app.use(buildPortalAdminRouter(deps).routes());
   app.use(buildDirectoryRouter(deps).routes());
+  app.use(buildEventRouter(deps).routes());
   app.use(admin.allowedMethods({ throw: true, notImplemented: unsupportedMethod }));
   app.use(scim.routes());
   app.use(scim.allowedMethods({ throw: true, notImplemented: unsupportedMethod }));
