@@ -42,7 +42,7 @@ function decodeCursor(value: string): EventCursor | null {
   return body.success ? { organizationId: body.data[1], xid: body.data[2], seq: body.data[3] } : null;
 }
 
-const cursor = z.string().transform((value, ctx) => {
+const cursor = z.string({ message: "must be one cursor" }).transform((value, ctx) => {
   const decoded = decodeCursor(value);
   if (decoded) return decoded;
   ctx.addIssue({ code: "custom", message: "is not a cursor of this events list; pass next_cursor from a previous page unchanged" });
@@ -53,22 +53,25 @@ const eventType = z.enum(WEBHOOK_EVENT_TYPES as [WebhookEventType, ...WebhookEve
   message: `must be event types separated by commas, each one of ${WEBHOOK_EVENT_TYPES.join(", ")}`,
 });
 
-/** `types=a,b` (or `types=a&types=b`): the distinct event types asked for. */
-const typesList = z.preprocess(
-  (value) => (Array.isArray(value) ? value.join(",") : value),
-  z
-    .string()
-    .max(1000)
-    .transform((value) => value.split(",").map((t) => t.trim()).filter((t) => t !== ""))
-    .pipe(z.array(eventType).min(1, "must name at least one event type"))
-    .transform((types) => [...new Set(types)]),
-);
+/** `types=a,b`: the distinct event types asked for. */
+const typesList = z
+  .string({ message: "must be one list of event types separated by commas" })
+  .max(1000, "must be at most 1000 characters")
+  .transform((value) => value.split(",").map((t) => t.trim()).filter((t) => t !== ""))
+  .pipe(z.array(eventType).min(1, "must name at least one event type"))
+  .transform((types) => [...new Set(types)]);
 
 /** GET …/events: a cursor from a previous page, the page size and an event type filter. */
 export const eventsQuery = z.object({
-  after: cursor.optional(),
-  limit: z.coerce.number().int("must be a whole number").min(1, "must be at least 1").max(EVENTS_MAX_LIMIT, `must be at most ${EVENTS_MAX_LIMIT}`).default(EVENTS_DEFAULT_LIMIT),
-  types: typesList.optional(),
+  after: cursor.optional().describe("next_cursor of a previous page; absent: from the oldest event kept"),
+  limit: z.coerce
+    .number()
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(EVENTS_MAX_LIMIT, `must be at most ${EVENTS_MAX_LIMIT}`)
+    .default(EVENTS_DEFAULT_LIMIT)
+    .describe(`events per page, at most ${EVENTS_MAX_LIMIT}`),
+  types: typesList.optional().describe("event types separated by commas; absent: every type"),
 });
 
 export type EventsQuery = z.infer<typeof eventsQuery>;

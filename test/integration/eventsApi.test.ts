@@ -165,6 +165,7 @@ describe("Events API", () => {
     const cases: Array<[string, string]> = [
       ["?types=scimUser.exploded", "types"],
       ["?types=", "types"],
+      ["?types=scimUser.updated&types=scimGroup.created", "types"],
       ["?limit=0", "limit"],
       ["?limit=1001", "limit"],
       ["?limit=ten", "limit"],
