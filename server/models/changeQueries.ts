@@ -23,6 +23,9 @@ const PARKED_UNTIL_SQL = PARKED_UNTIL.toISOString();
  * A delivery to an endpoint whose circuit is open is parked at once (PARKED_UNTIL): the endpoint is
  * being probed, and its queue is released when it answers again (server/webhooks/circuitBreaker.ts).
  *
+ * The event row's `xid` is left to its column default, pg_current_xact_id(): the Events API orders
+ * and releases events by the writing transaction's id (server/models/eventQueries.ts).
+ *
  * A change is offered as CTEs (`outbox_event`, `outbox_deliveries`, `audit_row`) so a write can put
  * its own row change in the same statement; `onlyIfRowIn` names a CTE of that statement, and the
  * change is recorded only when that CTE produced a row (e.g. the INSERT of a user that did not conflict).

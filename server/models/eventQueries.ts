@@ -8,18 +8,19 @@ import { select } from "./sql.ts";
  * Order: (xid, seq), the writing transaction's id (xid8, filled by the column default
  * pg_current_xact_id()) and then the event's seq. Visibility: only events whose xid is below the
  * horizon, the oldest transaction of this database still running when the statement's snapshot was
- * taken (or the snapshot's xmax when none is). Every transaction below the horizon has finished, so
- * an event that is not visible yet can only ever appear at a position above every visible one: a
- * cursor (the position of the last event a consumer saw) never has an event appear behind it.
+ * taken (or the snapshot's xmax when none is). Every transaction of this database below the horizon
+ * has finished, so an event that is not visible yet can only ever appear at a position above every
+ * visible one: a cursor (the position of the last event a consumer saw) never has an event appear
+ * behind it.
  *
  * The horizon is pg_snapshot_xmin(pg_current_snapshot()) without the transactions of other
  * databases of the cluster, which cannot write these events: a transaction left open in another
  * database would otherwise hold back every event. Those are told apart by pg_stat_activity, read
  * after the snapshot was taken: a transaction of the snapshot that it shows running in another
- * database is ignored; one it does not show (finished since, or prepared) still counts, which can
- * only make the horizon lower, never wrongly higher. The cost is latency, not correctness: while a
- * write transaction of this database is open, events of transactions that started after it wait
- * for it to end.
+ * database is ignored; one it does not show (finished since, prepared, or hidden from this role)
+ * still counts, which can only make the horizon lower, never wrongly higher. The cost is latency,
+ * not correctness: while a write transaction of this database is open, events of transactions that
+ * started after it wait for it to end.
  *
  * The page and the head (the newest visible event of the organization, whatever its type) are
  * read by one statement: pg_current_snapshot() is the statement's snapshot, the one that decides
