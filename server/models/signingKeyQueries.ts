@@ -45,7 +45,7 @@ export async function insertSigningKeyIfNone(
 export async function publishedSigningKeys(sequelize: Sequelize, now: Date): Promise<SigningKeyRow[]> {
   return select<SigningKeyRow>(
     sequelize,
-    `SELECT * FROM webhook_signing_keys WHERE retired_at IS NULL OR retired_at > $1 - interval '1 day' ORDER BY created_at, id`,
+    `SELECT * FROM webhook_signing_keys WHERE retired_at IS NULL OR retired_at > $1::timestamptz - interval '1 day' ORDER BY created_at, id`,
     [now],
   );
 }
