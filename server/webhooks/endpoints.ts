@@ -19,6 +19,7 @@ import {
 import { recordChange } from "../changes/recorder.ts";
 import { auditedOnly } from "../changes/payloads.ts";
 import type { Actor } from "../changes/change.ts";
+import { SCIM_EVENT_SOURCES } from "./formats/securityEvent.ts";
 
 export type { WebhookEndpointRow };
 
@@ -148,6 +149,13 @@ export async function updateEndpoint(
   return sequelize.transaction(async (transaction) => {
     const current = await liveEndpoint(sequelize, props.organizationId, props.id, { transaction });
     if (!current) throw new NotFoundError("Webhook endpoint", props.id);
+    const format = changes.format ?? current.format;
+    const events = changes.events ? [...new Set(changes.events)] : current.events;
+    const unsendable = format === "scim-events" ? events.filter((type) => !(SCIM_EVENT_SOURCES as readonly string[]).includes(type)) : [];
+    if (unsendable.length > 0) {
+      const message = `a scim-events endpoint cannot subscribe to ${unsendable.join(", ")} (no RFC 9967 event); change events too`;
+      throw new ValidationError(`events: ${message}`, { issues: [{ field: "events", message }] });
+    }
     const enabled = changes.enabled ?? current.enabled;
     const freshStart = enabled && ((changes.enabled === true && !current.enabled) || (changes.url !== undefined && changes.url !== current.url));
     const row = await writeEndpointSettings(
@@ -157,10 +165,10 @@ export async function updateEndpoint(
         organizationId: props.organizationId,
         id: props.id,
         url: changes.url ?? current.url,
-        events: changes.events ? [...new Set(changes.events)] : current.events,
+        events,
         enabled,
         freshStart,
-        format: changes.format ?? current.format,
+        format,
         scimEventsMode: changes.scim_events_mode ?? current.scim_events_mode,
       },
       now,

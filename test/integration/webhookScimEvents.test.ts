@@ -286,6 +286,14 @@ describe("webhook formats: SCIM security events (RFC 8417/9967/8935) and secret 
     expect(bad.body.errors[0].meta.issues[0].field).to.equal("events");
     const unknown = await admin(base(), "PATCH", `/v1/organizations/${orgId}/webhook_endpoints/${hook.id}`, { format: "jwt" });
     expect(unknown.status).to.equal(400);
+    // A stored filter with an event scim-events cannot carry blocks the switch too.
+    const filtered = await endpoint(orgId, { events: ["scimUser.updated", "reconciler.drift_detected"] });
+    const switched = await admin(base(), "PATCH", `/v1/organizations/${orgId}/webhook_endpoints/${filtered.id}`, { format: "scim-events" });
+    expect(switched.status, switched.text).to.equal(400);
+    expect(switched.body.errors[0].meta.issues[0]).to.include({ field: "events" });
+    expect(switched.body.errors[0].meta.issues[0].message).to.contain("reconciler.drift_detected");
+    const both = await admin(base(), "PATCH", `/v1/organizations/${orgId}/webhook_endpoints/${filtered.id}`, { format: "scim-events", events: ["scimUser.updated"] });
+    expect(both.status, both.text).to.equal(200);
     const audit = (await sequelize().query(`SELECT action, changes FROM audit_log WHERE subject_id = $1 ORDER BY created_at`, { bind: [hook.id] }))[0] as Array<{ action: string; changes: unknown }>;
     expect(audit.map((a) => a.action)).to.deep.equal(["webhook_endpoint.updated"]);
     expect(audit[0]!.changes).to.deep.equal({ format: "scim-events", scim_events_mode: "notice" });
