@@ -62,6 +62,7 @@ const envSchema = z.object({
   ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY: integerFromEnv(1, 1_000).default(64),
   ROLLCALL_WEBHOOK_CIRCUIT_FAILURES: integerFromEnv(1, 1_000).default(5),
   ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS: integerFromEnv(0, 24 * 365).default(72),
+  ROLLCALL_WEBHOOK_SECRET_OVERLAP_HOURS: integerFromEnv(0, 24 * 30).default(24),
   ROLLCALL_METRICS_ORG_LABEL: booleanFromEnv.default(false),
   ROLLCALL_TENANT_CACHE_TTL_MS: integerFromEnv(0, 3_600_000).default(30_000),
   ROLLCALL_ENCRYPTION_KEY: z.string().refine(isKey32, "must be base64 of exactly 32 bytes (openssl rand -base64 32)").optional(),
@@ -127,6 +128,8 @@ export type Config = {
     circuitFailureThreshold: number;
     /** A failure streak this long disables the endpoint (0 = never); see server/webhooks/circuitBreaker.ts. */
     disableAfterMs: number;
+    /** How long the previous secret keeps signing after rotate_secret (a request may ask for another overlap). */
+    secretOverlapMs: number;
   };
   metricsOrgLabel: boolean;
   /** How long a token lookup may be reused (0 = look up on every request); see server/auth/tenantCache.ts. */
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       endpointConcurrency: e.ROLLCALL_WEBHOOK_ENDPOINT_CONCURRENCY,
       circuitFailureThreshold: e.ROLLCALL_WEBHOOK_CIRCUIT_FAILURES,
       disableAfterMs: e.ROLLCALL_WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000,
+      secretOverlapMs: e.ROLLCALL_WEBHOOK_SECRET_OVERLAP_HOURS * 3_600_000,
     },
     metricsOrgLabel: e.ROLLCALL_METRICS_ORG_LABEL,
     tenantCacheTtlMs: e.ROLLCALL_TENANT_CACHE_TTL_MS,

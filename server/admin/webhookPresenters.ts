@@ -4,9 +4,10 @@ import type { AttemptView, DeliveryView } from "../webhooks/deliveries.ts";
 import { PARKED_UNTIL } from "../webhooks/outbox.ts";
 
 /**
- * A webhook endpoint as the admin API shows it. The signing secret is included where an admin
- * needs it (create and a single GET, so a lost secret can be recovered without rotating) and left
- * out of lists and the delete response.
+ * A webhook endpoint as the admin API shows it. The signing secret appears only in the responses
+ * that create it (POST …/webhook_endpoints and …/rotate_secret): a lost secret is replaced by
+ * rotating, never read back. The previous secret of a rotation is never shown, only until when it
+ * still signs.
  */
 export function presentWebhookEndpoint(row: WebhookEndpointRow, options: { withSecret: boolean }) {
   return {
@@ -16,11 +17,14 @@ export function presentWebhookEndpoint(row: WebhookEndpointRow, options: { withS
     url: row.url,
     events: row.events,
     enabled: row.enabled,
+    format: row.format,
+    scim_events_mode: row.scim_events_mode,
     disabled_reason: row.disabled_reason,
     circuit_state: row.circuit_open_until === null ? ("closed" as const) : ("open" as const),
     consecutive_failures: row.consecutive_failures,
     failing_since: ms(row.failing_since),
     ...(options.withSecret ? { secret: row.secret } : {}),
+    previous_secret_expires_at: row.previous_secret === null ? null : ms(row.previous_secret_expires_at),
     created_at: ms(row.created_at),
     updated_at: ms(row.updated_at),
     deleted_at: ms(row.deleted_at),

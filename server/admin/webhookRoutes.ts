@@ -2,14 +2,17 @@ import Router from "@koa/router";
 import type { AppState } from "../context.ts";
 import type { AppDeps } from "../deps.ts";
 import { findOrganization } from "../commands/organizations.ts";
-import { createEndpoint, deleteEndpoint, findEndpoint, listEndpoints, updateEndpoint } from "../webhooks/endpoints.ts";
+import { createEndpoint, deleteEndpoint, findEndpoint, listEndpoints, rotateEndpointSecret, updateEndpoint } from "../webhooks/endpoints.ts";
 import { findDelivery, listDeliveries, retryDelivery } from "../webhooks/deliveries.ts";
 import { listQuery } from "./schemas.ts";
-import { createWebhookEndpointBody, updateWebhookEndpointBody, webhookDeliveriesQuery } from "./webhookSchemas.ts";
+import { createWebhookEndpointBody, rotateWebhookSecretBody, updateWebhookEndpointBody, webhookDeliveriesQuery } from "./webhookSchemas.ts";
 import { presentList } from "./presenters.ts";
 import { presentWebhookDelivery, presentWebhookEndpoint } from "./webhookPresenters.ts";
 
 type AdminState = AppState & { organizationId: string };
+
+/** Changes made through the admin API are audited as the admin's (the admin key names no one). */
+const ADMIN = { type: "admin", id: null } as const;
 
 /** Webhook endpoints and the delivery log of an organization (mounted under the admin-authenticated /v1). */
 export function buildWebhookRouter(deps: AppDeps): Router<AdminState> {
@@ -26,7 +29,14 @@ export function buildWebhookRouter(deps: AppDeps): Router<AdminState> {
     const body = createWebhookEndpointBody.parse(ctx.state.body ?? {});
     const row = await createEndpoint(
       sequelize,
-      { organizationId: ctx.state.organizationId, url: body.url, events: body.events, allowPrivateUrls: config.webhooks.allowPrivateUrls },
+      {
+        organizationId: ctx.state.organizationId,
+        url: body.url,
+        events: body.events,
+        format: body.format,
+        scimEventsMode: body.scim_events_mode,
+        allowPrivateUrls: config.webhooks.allowPrivateUrls,
+      },
       clock.now(),
     );
     ctx.status = 201;
@@ -41,13 +51,20 @@ export function buildWebhookRouter(deps: AppDeps): Router<AdminState> {
 
   router.get("/organizations/:org/webhook_endpoints/:id", async (ctx) => {
     const row = await findEndpoint(sequelize, ctx.state.organizationId, ctx.params.id!);
-    ctx.body = presentWebhookEndpoint(row, { withSecret: true });
+    ctx.body = presentWebhookEndpoint(row, { withSecret: false });
   });
 
   router.patch("/organizations/:org/webhook_endpoints/:id", async (ctx) => {
     const changes = updateWebhookEndpointBody.parse(ctx.state.body ?? {});
-    const props = { organizationId: ctx.state.organizationId, id: ctx.params.id!, changes, allowPrivateUrls: config.webhooks.allowPrivateUrls };
+    const props = { organizationId: ctx.state.organizationId, id: ctx.params.id!, changes, allowPrivateUrls: config.webhooks.allowPrivateUrls, actor: ADMIN };
     ctx.body = presentWebhookEndpoint(await updateEndpoint(sequelize, props, clock.now()), { withSecret: false });
+  });
+
+  router.post("/organizations/:org/webhook_endpoints/:id/rotate_secret", async (ctx) => {
+    const body = rotateWebhookSecretBody.parse(ctx.state.body ?? {});
+    const overlapMs = body.overlap_seconds === undefined ? config.webhooks.secretOverlapMs : body.overlap_seconds * 1000;
+    const row = await rotateEndpointSecret(sequelize, { organizationId: ctx.state.organizationId, id: ctx.params.id!, overlapMs, actor: ADMIN }, clock.now());
+    ctx.body = presentWebhookEndpoint(row, { withSecret: true });
   });
 
   router.delete("/organizations/:org/webhook_endpoints/:id", async (ctx) => {

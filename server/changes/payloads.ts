@@ -49,6 +49,8 @@ export function userChanged(
       data: {
         user: presentAppUser(row, user.memberships),
         ...(transition === "deleted" ? { deleted: true } : {}),
+        // Tells a reactivation from a creation (both scimUser.provisioned): SCIM events send prov:activate for it.
+        ...(transition === "reactivated" ? { reactivated: true } : {}),
         enterprise_connection_id: row.enterprise_connection_id,
         ...runOf(by),
       },

@@ -16,14 +16,14 @@ export async function resealSecrets(sequelize: Sequelize, ring: KeyRing, scope: 
   // belong to a replica already rotated, and must not be touched. The rotation command re-seals the rest.
   const current = scope === "plaintext" ? "rcenc:%" : `rcenc:v1:${ring.currentId}:%`;
   for (const sealedColumn of SEALED_COLUMNS) {
-    const { table } = sealedColumn;
-    counts[table] = 0;
+    const { label } = sealedColumn;
+    counts[label] = 0;
     let after = "";
     for (;;) {
       const rows = await valuesNotSealedAs(sequelize, sealedColumn, current, after, BATCH);
       for (const row of rows) {
-        const sealed = ring.seal(ring.open(row.value, row.organization_id), row.organization_id);
-        if (await replaceSealedValue(sequelize, sealedColumn, row.id, row.value, sealed)) counts[table] += 1;
+        const sealed = ring.seal(ring.open(row.value, row.context), row.context);
+        if (await replaceSealedValue(sequelize, sealedColumn, row.id, row.value, sealed)) counts[label] += 1;
       }
       if (rows.length < BATCH) break;
       after = rows[rows.length - 1]!.id;

@@ -4,6 +4,7 @@ import { BindList } from "../db/bindList.ts";
 import type { AuditEntry, Change } from "../changes/change.ts";
 import { buildPayload, WEBHOOK_EVENT_TYPES, type OutboxEvent } from "../webhooks/eventPayload.ts";
 import { PARKED_UNTIL } from "../webhooks/parked.ts";
+import { SCIM_EVENT_SOURCES } from "../webhooks/formats/securityEvent.ts";
 import { execute } from "./sql.ts";
 
 const PARKED_UNTIL_SQL = PARKED_UNTIL.toISOString();
@@ -19,6 +20,8 @@ const PARKED_UNTIL_SQL = PARKED_UNTIL.toISOString();
  * Delivery ids are prefixed ULIDs built in SQL: the event's ULID time part plus 16 random hex digits
  * (valid Crockford base32) from gen_random_uuid(), which is evaluated per row. Building them in SQL
  * avoids first querying for the matching endpoints just to mint ids in JavaScript.
+ *
+ * A scim-events endpoint gets only the events that have an RFC 9967 counterpart (SCIM_EVENT_SOURCES).
  *
  * A delivery to an endpoint whose circuit is open is parked at once (PARKED_UNTIL): the endpoint is
  * being probed, and its queue is released when it answers again (server/webhooks/circuitBreaker.ts).
@@ -54,6 +57,7 @@ function eventCtes(event: OutboxEvent, now: Date, bind: BindList, onlyIfRowIn?: 
       JOIN webhook_endpoints e ON e.organization_id = ${org}
      WHERE e.enabled AND e.deleted_at IS NULL
        AND (cardinality(e.events) = 0 OR ${type} = ANY (e.events))
+       AND (e.format <> 'scim-events' OR ${bind.add(SCIM_EVENT_SOURCES.includes(event.type))}::boolean)
     RETURNING 1
   )`;
   return { sql, eventId: id };

@@ -15,6 +15,11 @@ export type WebhookEndpointRow = {
   events: string[];
   secret: string;
   enabled: boolean;
+  format: "standard-webhooks" | "scim-events";
+  scim_events_mode: "full" | "notice";
+  /** The secret a rotation replaced (sealed), signing too until previous_secret_expires_at. */
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
   /** Why enabled is false: 'failing' (the circuit breaker gave up) or 'admin' (PATCH). */
   disabled_reason: "failing" | "admin" | null;
   consecutive_failures: number;
@@ -28,14 +33,14 @@ export type WebhookEndpointRow = {
 /** Inserts an enabled endpoint; `sealedSecret` is stored as given. */
 export async function insertEndpoint(
   sequelize: Sequelize,
-  props: { id: string; organizationId: string; url: string; events: string[]; sealedSecret: string },
+  props: { id: string; organizationId: string; url: string; events: string[]; sealedSecret: string; format: WebhookEndpointRow["format"]; scimEventsMode: WebhookEndpointRow["scim_events_mode"] },
   now: Date,
 ): Promise<WebhookEndpointRow> {
   const rows = await sequelize.query<WebhookEndpointRow>(
-    `INSERT INTO webhook_endpoints (id, organization_id, url, events, secret, enabled, created_at, updated_at)
-     VALUES ($1, $2, $3, $4::text[], $5, true, $6, $6)
+    `INSERT INTO webhook_endpoints (id, organization_id, url, events, secret, enabled, format, scim_events_mode, created_at, updated_at)
+     VALUES ($1, $2, $3, $4::text[], $5, true, $7, $8, $6, $6)
      RETURNING *`,
-    { bind: [props.id, props.organizationId, props.url, props.events, props.sealedSecret, now], type: QueryTypes.SELECT },
+    { bind: [props.id, props.organizationId, props.url, props.events, props.sealedSecret, now, props.format, props.scimEventsMode], type: QueryTypes.SELECT },
   );
   return rows[0]!;
 }
@@ -110,12 +115,21 @@ export async function failPendingDeliveries(sequelize: Sequelize, transaction: T
 export async function writeEndpointSettings(
   sequelize: Sequelize,
   transaction: Transaction,
-  props: { organizationId: string; id: string; url: string; events: string[]; enabled: boolean; freshStart: boolean },
+  props: {
+    organizationId: string;
+    id: string;
+    url: string;
+    events: string[];
+    enabled: boolean;
+    freshStart: boolean;
+    format: WebhookEndpointRow["format"];
+    scimEventsMode: WebhookEndpointRow["scim_events_mode"];
+  },
   now: Date,
 ): Promise<WebhookEndpointRow> {
   const [row] = await sequelize.query<WebhookEndpointRow>(
     `UPDATE webhook_endpoints
-        SET url = $3, events = $4::text[], enabled = $5,
+        SET url = $3, events = $4::text[], enabled = $5, format = $8, scim_events_mode = $9,
             disabled_reason = CASE WHEN $5 THEN NULL WHEN enabled THEN 'admin' ELSE disabled_reason END,
             consecutive_failures = CASE WHEN $6 THEN 0 ELSE consecutive_failures END,
             failing_since = CASE WHEN $6 THEN NULL ELSE failing_since END,
@@ -123,7 +137,31 @@ export async function writeEndpointSettings(
             updated_at = $7
       WHERE id = $1 AND organization_id = $2
       RETURNING *`,
-    { bind: [props.id, props.organizationId, props.url, props.events, props.enabled, props.freshStart, now], type: QueryTypes.SELECT, transaction },
+    { bind: [props.id, props.organizationId, props.url, props.events, props.enabled, props.freshStart, now, props.format, props.scimEventsMode], type: QueryTypes.SELECT, transaction },
   );
   return row!;
+}
+
+/**
+ * Replaces a live endpoint's secret. With `previousExpiresAt` the replaced secret is kept (sealed as
+ * it was) and signs until then; without it, it is dropped at once. A secret still in an earlier
+ * rotation's overlap is dropped either way: at most two secrets sign. Undefined when there is no
+ * such endpoint in the organization.
+ */
+export async function rotateSecret(
+  sequelize: Sequelize,
+  transaction: Transaction,
+  props: { organizationId: string; id: string; sealedSecret: string; previousExpiresAt: Date | null },
+  now: Date,
+): Promise<WebhookEndpointRow | undefined> {
+  const rows = await sequelize.query<WebhookEndpointRow>(
+    `UPDATE webhook_endpoints
+        SET previous_secret = CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE secret END,
+            previous_secret_expires_at = $4::timestamptz,
+            secret = $3, updated_at = $5
+      WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL
+      RETURNING *`,
+    { bind: [props.id, props.organizationId, props.sealedSecret, props.previousExpiresAt, now], type: QueryTypes.SELECT, transaction },
+  );
+  return rows[0];
 }

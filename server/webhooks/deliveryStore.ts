@@ -13,8 +13,15 @@ export type ClaimedDelivery = {
   event_id: string;
   event_type: string;
   body: string;
+  /** The stored event, for formats that render it themselves (server/webhooks/formats/). */
+  payload: EventPayload;
   url: string;
   secret: string;
+  /** The secret a rotation replaced, signing too until it expires (opened like `secret`). */
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  format: "standard-webhooks" | "scim-events";
+  scim_events_mode: "full" | "notice";
   /** The endpoint's circuit was open when this was claimed: it is the probe (see circuitBreaker.ts). */
   probe: boolean;
   /** The endpoint's failure streak when claimed; a success then has a streak to end. */
@@ -107,6 +114,7 @@ const CLAIM = `
     FROM picked, events ev, webhook_endpoints e
    WHERE w.id = picked.id AND ev.id = w.event_id AND e.id = w.endpoint_id
   RETURNING w.id, w.organization_id, w.endpoint_id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload, e.url, e.secret,
+            e.previous_secret, e.previous_secret_expires_at, e.format, e.scim_events_mode,
             e.circuit_open_until IS NOT NULL AS probe, e.consecutive_failures AS endpoint_failures, w.next_attempt_at AS lease`;
 
 /** How many due rows a claim looks at to fill one batch fairly. */
@@ -130,10 +138,11 @@ export async function claimDue(sequelize: Sequelize, request: ClaimRequest): Pro
   });
   const ring = keyRingOf(sequelize);
   // The signing secret is sealed at rest (server/crypto/secretBox.ts); it is opened here, where it is loaded.
-  return (rows as Array<Omit<ClaimedDelivery, "body"> & { payload: EventPayload }>).map(({ payload, ...row }) => ({
+  return (rows as Array<Omit<ClaimedDelivery, "body">>).map((row) => ({
     ...row,
     secret: ring.open(row.secret, row.organization_id),
-    body: serializePayload(payload),
+    previous_secret: row.previous_secret === null ? null : ring.open(row.previous_secret, row.organization_id),
+    body: serializePayload(row.payload),
   }));
 }
 

@@ -8,6 +8,7 @@ import { newId } from "../ids.ts";
 import { nextAttemptAt } from "./backoff.ts";
 import { analyzeDeliveries, claimDue, countPending, failDeliveriesOfDeletedEndpoints, type AttemptRecord, type ClaimedDelivery } from "./deliveryStore.ts";
 import { WebhookSender } from "./sender.ts";
+import { createDeliveryFormats } from "./formats/deliveryFormats.ts";
 import { createAttemptRecorder } from "./attemptRecorder.ts";
 import { DEFAULT_COOLDOWNS_MS, type CircuitPolicy } from "./circuitBreaker.ts";
 import { countUnhealthyEndpoints, parkDeliveriesOfDisabledEndpoints, releaseStrandedParkedDeliveries, releaseProbes } from "./endpointHealthStore.ts";
@@ -24,7 +25,8 @@ export type DispatcherDeps = {
     "webhookDeliveries" | "webhookOutboxPending" | "webhookCircuitTransitions" | "webhookEndpointsDisabled" | "webhookEndpointsDisabledNow" | "webhookEndpointsBackingOff"
   >;
   clock: Clock;
-  config: { webhooks: Config["webhooks"] };
+  /** publicUrl is the issuer of SCIM security events (default http://localhost). */
+  config: { webhooks: Config["webhooks"]; publicUrl?: string };
   /**
    * A postgres:// URL to LISTEN on (channel rollcall_webhooks_due) so a NOTIFY wakes an idle
    * dispatcher at once. Writers do not NOTIFY inside their commit (it serializes every commit that
@@ -131,6 +133,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
     disableAfterMs: config.webhooks.disableAfterMs,
   };
   const sender = new WebhookSender({ timeoutMs: config.webhooks.timeoutMs, allowPrivateUrls: config.webhooks.allowPrivateUrls, maxSocketsPerOrigin: maxInFlight });
+  const formats = createDeliveryFormats({ sequelize, issuer: config.publicUrl ?? "http://localhost" });
 
   const slots = new Map<string, EndpointSlots>();
   let held = 0;
@@ -173,10 +176,12 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
 
   const deliver = async (claimed: ClaimedDelivery): Promise<AttemptRecord> => {
     const attemptedAt = clock.now();
-    const result = await sender.send({ url: claimed.url, secret: claimed.secret, msgId: claimed.event_id, body: claimed.body, timestamp: attemptedAt });
+    // The endpoint's format renders and signs the request and says what the answer means.
+    const result = await formats.send(sender, claimed, attemptedAt);
     // A failed probe goes back to waiting with the rest of its endpoint's queue: the endpoint's
-    // cooldown, not the delivery's own schedule, decides when it is tried again.
-    const retryAt = result.ok ? null : claimed.probe ? PARKED_UNTIL : nextAttemptAt(claimed.attempt_count, clock.now(), random);
+    // cooldown, not the delivery's own schedule, decides when it is tried again. A delivery the
+    // receiver refused for good (result.permanent) is not tried again at all.
+    const retryAt = result.ok || result.permanent ? null : claimed.probe ? PARKED_UNTIL : nextAttemptAt(claimed.attempt_count, clock.now(), random);
     const outcome = result.ok ? "success" : retryAt ? "retry" : "failed";
     metrics.webhookDeliveries.inc({ event: claimed.event_type, outcome });
     if (!result.ok) {

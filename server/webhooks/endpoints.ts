@@ -11,10 +11,15 @@ import {
   insertEndpoint,
   liveEndpoint,
   liveEndpointsPage,
+  rotateSecret,
   softDeleteEndpoint,
   writeEndpointSettings,
   type WebhookEndpointRow,
 } from "../models/webhookEndpointQueries.ts";
+import { recordChange } from "../changes/recorder.ts";
+import { auditedOnly } from "../changes/payloads.ts";
+import type { Actor } from "../changes/change.ts";
+import { SCIM_EVENT_SOURCES } from "./formats/securityEvent.ts";
 
 export type { WebhookEndpointRow };
 
@@ -28,7 +33,12 @@ export function generateSecret(): string {
  * loaded, so nothing past this module (presenters, the dispatcher's signer) sees the sealed form.
  */
 function opened(sequelize: Sequelize, row: WebhookEndpointRow): WebhookEndpointRow {
-  return { ...row, secret: keyRingOf(sequelize).open(row.secret, row.organization_id) };
+  const ring = keyRingOf(sequelize);
+  return {
+    ...row,
+    secret: ring.open(row.secret, row.organization_id),
+    previous_secret: row.previous_secret === null ? null : ring.open(row.previous_secret, row.organization_id),
+  };
 }
 
 /** Seals a signing secret for storage in webhook_endpoints.secret. */
@@ -52,14 +62,29 @@ export async function assertDeliverableUrl(url: string): Promise<void> {
 /** Creates an endpoint with a fresh secret; empty `events` subscribes to every event type. */
 export async function createEndpoint(
   sequelize: Sequelize,
-  props: { organizationId: string; url: string; events: WebhookEventType[]; allowPrivateUrls: boolean },
+  props: {
+    organizationId: string;
+    url: string;
+    events: WebhookEventType[];
+    allowPrivateUrls: boolean;
+    format?: WebhookEndpointRow["format"] | undefined;
+    scimEventsMode?: WebhookEndpointRow["scim_events_mode"] | undefined;
+  },
   now: Date,
 ): Promise<WebhookEndpointRow> {
   if (!props.allowPrivateUrls) await assertDeliverableUrl(props.url);
   const secret = generateSecret();
   const row = await insertEndpoint(
     sequelize,
-    { id: newId("whep"), organizationId: props.organizationId, url: props.url, events: [...new Set(props.events)], sealedSecret: sealSecret(sequelize, props.organizationId, secret) },
+    {
+      id: newId("whep"),
+      organizationId: props.organizationId,
+      url: props.url,
+      events: [...new Set(props.events)],
+      sealedSecret: sealSecret(sequelize, props.organizationId, secret),
+      format: props.format ?? "standard-webhooks",
+      scimEventsMode: props.scimEventsMode ?? "full",
+    },
     now,
   );
   return { ...row, secret };
@@ -96,10 +121,18 @@ export async function deleteEndpoint(sequelize: Sequelize, organizationId: strin
 }
 
 /** What PATCH …/webhook_endpoints/:id may change (SPEC "Events API and SCIM standards"). */
-export type EndpointChanges = { url?: string | undefined; events?: WebhookEventType[] | undefined; enabled?: boolean | undefined };
+export type EndpointChanges = {
+  url?: string | undefined;
+  events?: WebhookEventType[] | undefined;
+  enabled?: boolean | undefined;
+  format?: WebhookEndpointRow["format"] | undefined;
+  scim_events_mode?: WebhookEndpointRow["scim_events_mode"] | undefined;
+};
 
 /**
- * Changes an endpoint's URL, event filter or enabled flag in one transaction.
+ * Changes an endpoint's URL, event filter, enabled flag, format or SCIM events mode in one
+ * transaction, audited as webhook_endpoint.updated with the fields the request changed. A new
+ * format applies to every delivery sent from then on, including ones already queued.
  * - Disabling (enabled=false) stops new fan-out to it and parks its pending deliveries: they are
  *   kept, not failed, and go out when it is enabled again.
  * - Enabling it, or giving it a new URL, is a fresh start: the failure streak and an open circuit
@@ -108,7 +141,7 @@ export type EndpointChanges = { url?: string | undefined; events?: WebhookEventT
  */
 export async function updateEndpoint(
   sequelize: Sequelize,
-  props: { organizationId: string; id: string; changes: EndpointChanges; allowPrivateUrls: boolean },
+  props: { organizationId: string; id: string; changes: EndpointChanges; allowPrivateUrls: boolean; actor: Actor },
   now: Date,
 ): Promise<WebhookEndpointRow> {
   const { changes } = props;
@@ -116,6 +149,13 @@ export async function updateEndpoint(
   return sequelize.transaction(async (transaction) => {
     const current = await liveEndpoint(sequelize, props.organizationId, props.id, { transaction });
     if (!current) throw new NotFoundError("Webhook endpoint", props.id);
+    const format = changes.format ?? current.format;
+    const events = changes.events ? [...new Set(changes.events)] : current.events;
+    const unsendable = format === "scim-events" ? events.filter((type) => !(SCIM_EVENT_SOURCES as readonly string[]).includes(type)) : [];
+    if (unsendable.length > 0) {
+      const message = `a scim-events endpoint cannot subscribe to ${unsendable.join(", ")} (no RFC 9967 event); change events too`;
+      throw new ValidationError(`events: ${message}`, { issues: [{ field: "events", message }] });
+    }
     const enabled = changes.enabled ?? current.enabled;
     const freshStart = enabled && ((changes.enabled === true && !current.enabled) || (changes.url !== undefined && changes.url !== current.url));
     const row = await writeEndpointSettings(
@@ -125,14 +165,52 @@ export async function updateEndpoint(
         organizationId: props.organizationId,
         id: props.id,
         url: changes.url ?? current.url,
-        events: changes.events ? [...new Set(changes.events)] : current.events,
+        events,
         enabled,
         freshStart,
+        format,
+        scimEventsMode: changes.scim_events_mode ?? current.scim_events_mode,
       },
       now,
     );
     if (!enabled && current.enabled) await parkPendingDeliveries(sequelize, transaction, props.id);
     if (freshStart) await releaseParkedDeliveries(sequelize, transaction, props.id, now);
-    return row;
+    const changed = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    await recordChange(
+      { sequelize, transaction },
+      auditedOnly({ organizationId: props.organizationId, actor: props.actor }, { action: "webhook_endpoint.updated", subjectType: "webhook_endpoint", subjectId: props.id, changes: changed }),
+      now,
+    );
+    return opened(sequelize, row);
+  });
+}
+
+/**
+ * Gives an endpoint a new signing secret and returns the endpoint with it (the only time it is
+ * shown besides creation). For `overlapMs` the old secret keeps signing next to the new one, so
+ * consumers can deploy the new secret without dropping a request; 0 retires it at once. Audited
+ * as webhook_endpoint.secret_rotated (without either secret).
+ */
+export async function rotateEndpointSecret(
+  sequelize: Sequelize,
+  props: { organizationId: string; id: string; overlapMs: number; actor: Actor },
+  now: Date,
+): Promise<WebhookEndpointRow> {
+  const secret = generateSecret();
+  const previousExpiresAt = props.overlapMs > 0 ? new Date(now.getTime() + props.overlapMs) : null;
+  return sequelize.transaction(async (transaction) => {
+    const row = await rotateSecret(sequelize, transaction, { organizationId: props.organizationId, id: props.id, sealedSecret: sealSecret(sequelize, props.organizationId, secret), previousExpiresAt }, now);
+    if (!row) throw new NotFoundError("Webhook endpoint", props.id);
+    await recordChange(
+      { sequelize, transaction },
+      auditedOnly({ organizationId: props.organizationId, actor: props.actor }, {
+        action: "webhook_endpoint.secret_rotated",
+        subjectType: "webhook_endpoint",
+        subjectId: props.id,
+        changes: { previous_secret_expires_at: previousExpiresAt ? previousExpiresAt.getTime() : null },
+      }),
+      now,
+    );
+    return { ...opened(sequelize, row), secret };
   });
 }

@@ -2,7 +2,6 @@ import http from "node:http";
 import https from "node:https";
 import { performance } from "node:perf_hooks";
 import { isIP } from "node:net";
-import { Webhook } from "standardwebhooks";
 import { isBlockedAddress, publicOnlyLookup, urlHost } from "./urlSafety.ts";
 
 /** Longest response text kept per attempt in the delivery log. */
@@ -11,8 +10,8 @@ export const EXCERPT_CHARS = 500;
 const MAX_BODY_BYTES = 64 * 1024;
 const USER_AGENT = "Rollcall-Webhooks/1";
 
-/** One signed request to one endpoint. */
-export type WebhookRequest = { url: string; secret: string; msgId: string; body: string; timestamp: Date };
+/** One request to one endpoint, rendered and signed by its format (server/webhooks/formats/). */
+export type WebhookRequest = { url: string; headers: Record<string, string>; body: string };
 
 /** What one attempt produced, as stored in webhook_attempts. */
 export type AttemptResult = {
@@ -21,18 +20,9 @@ export type AttemptResult = {
   latencyMs: number;
   responseExcerpt: string | null;
   error: string | null;
+  /** The receiver refused this delivery for good (a SET rejected per RFC 8935): it is not retried. */
+  permanent?: boolean;
 };
-
-/** Standard Webhooks headers for a body: the signature covers `${msgId}.${unixSeconds}.${body}`. */
-export function signedHeaders(request: Omit<WebhookRequest, "url">): Record<string, string> {
-  return {
-    "content-type": "application/json",
-    "user-agent": USER_AGENT,
-    "webhook-id": request.msgId,
-    "webhook-timestamp": String(Math.floor(request.timestamp.getTime() / 1000)),
-    "webhook-signature": new Webhook(request.secret).sign(request.msgId, request.timestamp, request.body),
-  };
-}
 
 /** Sends signed webhooks over keep-alive connections, never following redirects. */
 export class WebhookSender {
@@ -47,7 +37,7 @@ export class WebhookSender {
     this.httpsAgent = new https.Agent(agentOptions);
   }
 
-  /** Signs and POSTs one event; any failure becomes a result, never a throw. */
+  /** POSTs one rendered event; any failure becomes a result, never a throw. */
   async send(request: WebhookRequest): Promise<AttemptResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
@@ -60,7 +50,7 @@ export class WebhookSender {
     } catch {
       return { ok: false, statusCode: null, latencyMs: 0, responseExcerpt: null, error: "invalid endpoint URL" };
     }
-    const headers = signedHeaders(request);
+    const headers = { "user-agent": USER_AGENT, ...request.headers };
     try {
       const { statusCode, text } = await this.post(url, headers, request.body);
       const ok = statusCode >= 200 && statusCode < 300;

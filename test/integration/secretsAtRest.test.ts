@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { shared } from "../helpers/rootHooks.ts";
-import { admin } from "../helpers/http.ts";
+import { admin, request } from "../helpers/http.ts";
 import { unique } from "../helpers/factories.ts";
 import { startTestService, TEST_ADMIN_KEY, TEST_ENCRYPTION_KEY } from "../helpers/testService.ts";
 import { createFreshDatabase } from "../helpers/testDatabase.ts";
@@ -26,13 +26,15 @@ describe("secrets at rest: webhook secrets sealed with ROLLCALL_ENCRYPTION_KEY",
   const storedSecret = async (id: string) =>
     (await select<{ secret: string }>(sequelize(), `SELECT secret FROM webhook_endpoints WHERE id = $1`, [id]))[0]!.secret;
 
-  it("stores a new endpoint's secret sealed with the current key, and shows the plaintext on GET", async () => {
+  it("stores a new endpoint's secret sealed with the current key, and never shows it on GET", async () => {
     const { orgId, endpoint } = await orgWithEndpoint();
     const stored = await storedSecret(endpoint.id);
     expect(stored.startsWith(`rcenc:v1:${keyIdOf(decodeKey(TEST_ENCRYPTION_KEY))}:`)).to.equal(true);
     expect(stored).not.to.contain(endpoint.secret.slice(6));
+    expect(new KeyRing(decodeKey(TEST_ENCRYPTION_KEY)).open(stored, orgId)).to.equal(endpoint.secret);
     const got = await admin(base(), "GET", `/v1/organizations/${orgId}/webhook_endpoints/${endpoint.id}`);
-    expect(got.body.secret).to.equal(endpoint.secret);
+    expect(got.status).to.equal(200);
+    expect(got.text).not.to.contain(endpoint.secret);
   });
 
   it("seals a plaintext secret left by an older version when a process boots", async () => {
@@ -42,8 +44,7 @@ describe("secrets at rest: webhook secrets sealed with ROLLCALL_ENCRYPTION_KEY",
     try {
       const stored = await storedSecret(endpoint.id);
       expect(KeyRing.isSealed(stored)).to.equal(true);
-      const got = await admin(base(), "GET", `/v1/organizations/${orgId}/webhook_endpoints/${endpoint.id}`);
-      expect(got.body.secret).to.equal("whsec_bGVnYWN5bGVnYWN5bGVnYWN5bGVnYWN5");
+      expect(new KeyRing(decodeKey(TEST_ENCRYPTION_KEY)).open(stored, orgId)).to.equal("whsec_bGVnYWN5bGVnYWN5bGVnYWN5bGVnYWN5");
     } finally {
       await second.stop();
     }
@@ -55,17 +56,26 @@ describe("secrets at rest: webhook secrets sealed with ROLLCALL_ENCRYPTION_KEY",
     const fresh = await createFreshDatabase(shared.databaseUrl.replace(/\/[^/]*$/, "/postgres"), "rollcall_rotate");
     const service = await startTestService(fresh.url, { workers: [] });
     try {
-      const { orgId, endpoint } = await orgWithEndpoint(service.url!);
+      const { orgId, endpoint: created } = await orgWithEndpoint(service.url!);
+      // A rotation in its overlap (two sealed secrets) and the SET signing key are re-sealed too.
+      const endpoint = (await admin(service.url!, "POST", `/v1/organizations/${orgId}/webhook_endpoints/${created.id}/rotate_secret`, {})).body as { id: string; secret: string };
+      const jwks = (await request(service.url!, "GET", "/.well-known/jwks.json")).body as { keys: Array<{ kid: string }> };
       const newKey = Buffer.alloc(32, 99).toString("base64");
       const env = { ...process.env, DATABASE_URL: fresh.url, ROLLCALL_ADMIN_KEY: TEST_ADMIN_KEY, LOG_LEVEL: "silent", NODE_ENV: "test" as const };
       const out = await runFile(process.execPath, ["--import", "tsx", "server/cli.ts", "rotate-encryption-key"], {
         env: { ...env, ROLLCALL_ENCRYPTION_KEY: newKey, ROLLCALL_ENCRYPTION_KEYS_PREVIOUS: TEST_ENCRYPTION_KEY },
         cwd: process.cwd(),
       });
-      expect(out.stdout).to.contain(`re-sealed with key ${keyIdOf(decodeKey(newKey))}: webhook_endpoints=1 directory_connections=0`);
-      const [row] = await select<{ secret: string }>(service.deps.db.sequelize, `SELECT secret FROM webhook_endpoints WHERE id = $1`, [endpoint.id]);
+      expect(out.stdout).to.contain(
+        `re-sealed with key ${keyIdOf(decodeKey(newKey))}: webhook_endpoints=1 directory_connections=0 webhook_endpoints.previous_secret=1 webhook_signing_keys=1`,
+      );
+      const [row] = await select<{ secret: string; previous_secret: string }>(service.deps.db.sequelize, `SELECT secret, previous_secret FROM webhook_endpoints WHERE id = $1`, [endpoint.id]);
+      const newRing = new KeyRing(decodeKey(newKey));
       expect(KeyRing.keyIdIn(row!.secret)).to.equal(keyIdOf(decodeKey(newKey)));
-      expect(new KeyRing(decodeKey(newKey)).open(row!.secret, orgId)).to.equal(endpoint.secret);
+      expect(newRing.open(row!.secret, orgId)).to.equal(endpoint.secret);
+      expect(newRing.open(row!.previous_secret, orgId)).to.equal(created.secret);
+      const [key] = await select<{ private_key: string }>(service.deps.db.sequelize, `SELECT private_key FROM webhook_signing_keys WHERE id = $1`, [jwks.keys[0]!.kid]);
+      expect(newRing.open(key!.private_key, jwks.keys[0]!.kid)).to.contain("BEGIN PRIVATE KEY");
     } finally {
       await service.stop();
       await fresh.drop();

@@ -88,12 +88,14 @@ describe("admin API: webhook endpoints and deliveries", () => {
     expect(second.body.data.map((e: { id: string }) => e.id)).to.deep.equal([created[2].id]);
   });
 
-  it("shows the secret again on a single endpoint, and 404s an unknown id", async () => {
+  it("shows a single endpoint without its secret (shown only on create and rotate), and 404s an unknown id", async () => {
     const orgId = await createOrg();
     const endpoint = await createEndpoint(orgId);
     const res = await admin(base(), "GET", `/v1/organizations/${orgId}/webhook_endpoints/${endpoint.id}`);
     expect(res.status).to.equal(200);
-    expect(res.body).to.deep.equal(endpoint);
+    const { secret, ...withoutSecret } = endpoint;
+    expect(res.body).to.deep.equal(withoutSecret);
+    expect(res.text).not.to.contain(secret);
     const missing = await admin(base(), "GET", `/v1/organizations/${orgId}/webhook_endpoints/whep_01JAAAAAAAAAAAAAAAAAAAAAAA`);
     expect(missing.status).to.equal(404);
     expect(missing.body.errors[0].code).to.equal("not_found");
@@ -115,7 +117,8 @@ describe("admin API: webhook endpoints and deliveries", () => {
       expect(res.body).not.to.have.property("secret");
       expect(res.body.updated_at).to.be.at.least(endpoint.updated_at);
       const stored = (await admin(base(), "GET", `/v1/organizations/${orgId}/webhook_endpoints/${endpoint.id}`)).body;
-      expect(stored).to.include({ url: "https://hooks.example.com/new", secret: endpoint.secret });
+      expect(stored).to.include({ url: "https://hooks.example.com/new" });
+      expect(stored).not.to.have.property("secret");
     });
 
     it("disabling stops fan-out and parks pending deliveries; enabling sends them again", async () => {
