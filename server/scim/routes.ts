@@ -11,10 +11,12 @@ import type { Actor } from "../changes/change.ts";
 import { findUserWithMemberships } from "../models/userQueries.ts";
 import { findTeam, memberIdsOfTeams } from "../models/teamQueries.ts";
 import { membershipsOfUsers } from "../models/membershipQueries.ts";
-import { searchTeams, searchUsers } from "../models/scimSearch.ts";
+import { searchTeams, searchTeamsAfter, searchUsers, searchUsersAfter } from "../models/scimSearch.ts";
+import { keyRingOf } from "../crypto/secretBox.ts";
+import { CursorCodec, type CursorScope } from "./cursor.ts";
 import { UserKeyLookups } from "../models/userKeyLookups.ts";
 import type { MembershipRow, TeamRow, UserRow } from "../models/rows.ts";
-import { listResponse, resourceTypes, schemas, serviceProviderConfig } from "./discovery.ts";
+import { cursorListResponse, listResponse, resourceTypes, schemas, serviceProviderConfig } from "./discovery.ts";
 import { parseListQuery, type ListQuery } from "./listQuery.ts";
 import { applyProjection, excludesAttribute, parseProjection, type Projection } from "./projection.ts";
 import { etagOf, presentScimUser } from "./presenters/scimUser.ts";
@@ -70,6 +72,13 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     mappingBudgetMs: deps.config.mappingRequestBudgetMs,
   };
   const userKeyLookups = new UserKeyLookups(sequelize);
+  const cursors = new CursorCodec(keyRingOf(sequelize).derivedKeys("scim-cursor"), deps.config.scim.cursorTimeoutSeconds, () => deps.clock.now());
+  const cursorScope = (ctx: AppContext, resourceType: CursorScope["resourceType"], query: ListQuery): CursorScope => ({
+    organizationId: ctx.state.tenant!.organizationId,
+    resourceType,
+    filter: query.filter,
+    descending: query.descending,
+  });
   router.use(scimAuth(sequelize, deps.tenantCache, deps.config.scim.rateLimit, deps.clock));
   router.use(scimRateLimit(deps.rateLimiter, deps.clock, deps.metrics));
   // After authentication and the rate limit: a bad token is a 401 whatever its body, and is never parsed.
@@ -86,18 +95,34 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   };
   const listUsers = async (ctx: AppContext, query: ListQuery) => {
     const withGroups = !excludesAttribute(query.projection, "groups");
+    if (query.cursor !== undefined) {
+      const scope = cursorScope(ctx, "User", query);
+      const page = await searchUsersAfter(sequelize, scope.organizationId, query, cursors.open(scope, query.cursor), withGroups);
+      const resources = page.rows.map((r) => applyProjection(presentScimUser(r, r.memberships ?? null, deps.config.publicUrl), query.projection));
+      send(ctx, 200, cursorListResponse(resources, page.total, page.more ? cursors.issue(scope, page.resumeAfter) : undefined, query.count > 0));
+      return;
+    }
     const { rows, total } = await searchUsers(sequelize, ctx.state.tenant!.organizationId, query, withGroups, userKeyLookups);
     const resources = rows.map((r) => applyProjection(presentScimUser(r, r.memberships ?? null, deps.config.publicUrl), query.projection));
     send(ctx, 200, listResponse(resources, total, query.startIndex, query.count > 0));
   };
-  const listGroups = async (ctx: AppContext, query: ListQuery) => {
-    const { rows, total } = await searchTeams(sequelize, ctx.state.tenant!.organizationId, query);
+  const presentGroups = async (rows: TeamRow[], query: ListQuery) => {
     const members = excludesAttribute(query.projection, "members") ? null : await memberIdsOfTeams(sequelize, rows.map((r) => r.id));
-    const resources = rows.map((r) => applyProjection(presentScimGroup(r, members?.get(r.id) ?? null, deps.config.publicUrl), query.projection));
-    send(ctx, 200, listResponse(resources, total, query.startIndex, query.count > 0));
+    return rows.map((r) => applyProjection(presentScimGroup(r, members?.get(r.id) ?? null, deps.config.publicUrl), query.projection));
+  };
+  const listGroups = async (ctx: AppContext, query: ListQuery) => {
+    if (query.cursor !== undefined) {
+      const scope = cursorScope(ctx, "Group", query);
+      const page = await searchTeamsAfter(sequelize, scope.organizationId, query, cursors.open(scope, query.cursor));
+      const next = page.more ? cursors.issue(scope, page.resumeAfter) : undefined;
+      send(ctx, 200, cursorListResponse(await presentGroups(page.rows, query), page.total, next, query.count > 0));
+      return;
+    }
+    const { rows, total } = await searchTeams(sequelize, ctx.state.tenant!.organizationId, query);
+    send(ctx, 200, listResponse(await presentGroups(rows, query), total, query.startIndex, query.count > 0));
   };
 
-  router.get("/ServiceProviderConfig", (ctx) => send(ctx, 200, serviceProviderConfig(base, deps.config.scim.maxResults)));
+  router.get("/ServiceProviderConfig", (ctx) => send(ctx, 200, serviceProviderConfig(base, deps.config.scim.maxResults, deps.config.scim.cursorTimeoutSeconds)));
   router.get("/ResourceTypes", (ctx) => {
     const types = resourceTypes(base);
     send(ctx, 200, listResponse(types, types.length, 1));
