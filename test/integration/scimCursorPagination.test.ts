@@ -153,6 +153,7 @@ describe("SCIM cursor pagination (RFC 9865)", () => {
       [a.token, `/Users?cursor=${encodeURIComponent("v1.{}.x y")}`, "reserved characters"],
       [a.token, `/Users?cursor=${"a".repeat(600)}`, "too long"],
       [b.token, `/Users?cursor=${cursor}`, "another organization's cursor"],
+      [b.token, `/Groups?cursor=${cursor}`, "another organization's cursor on another endpoint"],
       [a.token, `/Users?cursor=${cursor}&filter=${encodeURIComponent(`userName sw "${prefix}"`)}`, "another filter"],
       [a.token, `/Users?cursor=${cursor}&sortOrder=descending`, "another order"],
       [a.token, `/Groups?cursor=${cursor}`, "another resource type"],
@@ -166,9 +167,24 @@ describe("SCIM cursor pagination (RFC 9865)", () => {
       details.add(res.body.detail);
     }
     expect(details.size).to.equal(1);
-    // Org B's own walk is untouched by A's users.
-    const bWalk = await walk(base(), b.token, (c) => `/Users?cursor=${encodeURIComponent(c)}&count=2`);
-    expect(idsOf(bWalk)).to.have.length(3);
+  });
+
+  it("never lets another organization continue a walk: org B gets invalidCursor for org A's cursor, A's own walk goes on", async () => {
+    const a = await createOrgWithToken(base());
+    const b = await createOrgWithToken(base());
+    const aIds = await createUsers(a.token, 4);
+    const bIds = await createUsers(b.token, 4);
+    const aFirst = await scim(base(), a.token, "GET", "/Users?cursor=&count=2");
+    const stolen = await scim(base(), b.token, "GET", `/Users?cursor=${aFirst.body.nextCursor}&count=2`);
+    expect(stolen.status).to.equal(400);
+    expect(stolen.body.scimType).to.equal("invalidCursor");
+    expect(stolen.text).not.to.include(aIds[2]!);
+    const viaSearch = await scim(base(), b.token, "POST", "/Users/.search", { schemas: [SEARCH], cursor: aFirst.body.nextCursor, count: 2 });
+    expect(viaSearch.body.scimType).to.equal("invalidCursor");
+    const aRest = await scim(base(), a.token, "GET", `/Users?cursor=${aFirst.body.nextCursor}&count=2`);
+    expect(idsOf([aFirst, aRest])).to.deep.equal(aIds);
+    const bWalk = await walk(base(), b.token, (c) => `/Users?cursor=${encodeURIComponent(c)}&count=3`);
+    expect(idsOf(bWalk)).to.deep.equal(bIds);
   });
 
   describe("with a clock the test moves", () => {
