@@ -17,6 +17,7 @@ import { buildOpsRouter } from "./opsRoutes.ts";
 import { buildScimRouter } from "./scim/routes.ts";
 import { buildPortal } from "./portal/router.ts";
 import { buildPortalAdminRouter } from "./portal/adminRoutes.ts";
+import { buildOpenApiRouter } from "./admin/openApiRoutes.ts";
 import type { Next } from "koa";
 import type { AppContext } from "./context.ts";
 import { AppError } from "./errors.ts";
@@ -65,17 +66,23 @@ export function buildApp(deps: AppDeps): Koa<AppState> {
   app.use(canonicalPrefixCase(["/v1", "/scim/v2"]));
   app.use(under("/portal", buildPortal(deps)));
   app.use(ops.routes());
+  // Every router of the admin API; each documents its routes (server/admin/apiDocs.ts) for /v1/openapi.json.
+  const adminRouters = [
+    admin,
+    buildWebhookRouter(deps),
+    buildMappingRouter(deps),
+    buildReadModelRouter(deps),
+    buildReconcileRouter(deps),
+    buildPortalAdminRouter(deps),
+    buildDirectoryRouter(deps),
+    buildEventRouter(deps),
+  ];
+  // The document is public: served before the admin key is checked.
+  app.use(buildOpenApiRouter(deps, adminRouters).routes());
   app.use(under("/v1", adminAuth(deps.adminKey)));
   // Bodies are read only once the caller is authenticated (the SCIM router reads its own after scimAuth).
   app.use(under("/v1", jsonBody(deps.config.scim.bodyLimitBytes)));
-  app.use(admin.routes());
-  app.use(buildWebhookRouter(deps).routes());
-  app.use(buildMappingRouter(deps).routes());
-  app.use(buildReadModelRouter(deps).routes());
-  app.use(buildReconcileRouter(deps).routes());
-  app.use(buildPortalAdminRouter(deps).routes());
-  app.use(buildDirectoryRouter(deps).routes());
-  app.use(buildEventRouter(deps).routes());
+  for (const router of adminRouters) app.use(router.routes());
   app.use(admin.allowedMethods({ throw: true, notImplemented: unsupportedMethod }));
   app.use(scim.routes());
   app.use(scim.allowedMethods({ throw: true, notImplemented: unsupportedMethod }));

@@ -39,6 +39,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   ROLLCALL_SCIM_RATE_LIMIT: integerFromEnv(0, 1_000_000).default(100),
   ROLLCALL_SCIM_MAX_RESULTS: integerFromEnv(1, 10_000).default(200),
+  ROLLCALL_SCIM_CURSOR_TIMEOUT_SECONDS: integerFromEnv(10, 7 * 24 * 3600).default(3600),
   ROLLCALL_SCIM_BODY_LIMIT_BYTES: integerFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
   ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS: integerFromEnv(1, 24 * 365).default(72),
   ROLLCALL_PENDING_MEMBERS_PER_GROUP: integerFromEnv(0, 1_000_000).default(5_000),
@@ -105,6 +106,8 @@ export type Config = {
   scim: {
     rateLimit: number;
     maxResults: number;
+    /** RFC 9865 cursorTimeout: how long a list cursor stays valid after it was issued. */
+    cursorTimeoutSeconds: number;
     bodyLimitBytes: number;
     pendingMembershipTtlHours: number;
     /** Most unexpired pending members (values naming no user yet) one group, and one organization, may hold. */
@@ -181,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scim: {
       rateLimit: e.ROLLCALL_SCIM_RATE_LIMIT,
       maxResults: e.ROLLCALL_SCIM_MAX_RESULTS,
+      cursorTimeoutSeconds: e.ROLLCALL_SCIM_CURSOR_TIMEOUT_SECONDS,
       bodyLimitBytes: e.ROLLCALL_SCIM_BODY_LIMIT_BYTES,
       pendingMembershipTtlHours: e.ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS,
       maxPendingMembersPerGroup: e.ROLLCALL_PENDING_MEMBERS_PER_GROUP,

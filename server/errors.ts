@@ -14,7 +14,10 @@ export type ScimType =
   | "noTarget"
   | "invalidValue"
   | "invalidVers"
-  | "sensitive";
+  | "sensitive"
+  // RFC 9865 §2.1: cursor pagination errors.
+  | "invalidCursor"
+  | "expiredCursor";
 
 export type ErrorMeta = Record<string, unknown>;
 
@@ -86,6 +89,29 @@ export class InvalidSyntaxError extends AppError {
 export class InvalidFilterError extends AppError {
   constructor(message: string) {
     super(400, "invalid_filter", message, { scimType: "invalidFilter" });
+  }
+}
+
+/**
+ * 400 for a pagination cursor this server did not issue for this organization and query (unknown
+ * format, failed integrity check, another organization's or another filter's cursor). One message
+ * for every cause, so a refused cursor tells the client nothing about why (RFC 9865 §5.2).
+ */
+export class InvalidCursorError extends AppError {
+  constructor() {
+    super(400, "invalid_cursor", "The cursor is not valid for this query: send an empty cursor to start, then the nextCursor of the previous page with the same filter.", {
+      scimType: "invalidCursor",
+    });
+  }
+}
+
+/** 400 for a genuine cursor older than the advertised cursorTimeout (RFC 9865 §2.1). */
+export class ExpiredCursorError extends AppError {
+  constructor(timeoutSeconds: number) {
+    super(400, "expired_cursor", `The cursor has expired: request the next page within ${timeoutSeconds} seconds (ServiceProviderConfig pagination.cursorTimeout), or start again with an empty cursor.`, {
+      scimType: "expiredCursor",
+      meta: { cursorTimeout: timeoutSeconds },
+    });
   }
 }
 

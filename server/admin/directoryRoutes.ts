@@ -8,6 +8,8 @@ import { saveDirectory } from "../../reconciler/directory/saveDirectory.ts";
 import { presentDirectory } from "../../reconciler/directory/presenter.ts";
 import { connectDirectory, testDirectory } from "../../reconciler/directory/connect.ts";
 import { UnsupportedProviderError } from "../../reconciler/directory/connectors/index.ts";
+import { documented } from "./apiDocs.ts";
+import { deletedDirectoryConnection, directoryConnection, directoryTest } from "./responseSchemas.ts";
 
 /** An enterprise connection's directory (read-only access to its IdP's API): store, read, remove, test. */
 export function buildDirectoryRouter(deps: AppDeps): Router<OrgState> {
@@ -27,6 +29,15 @@ export function buildDirectoryRouter(deps: AppDeps): Router<OrgState> {
     return row;
   };
 
+  documented(router, {
+    method: "put",
+    path: "/v1/organizations/:org/enterprise_connections/:id/directory",
+    tag: "Directories",
+    summary: "Store the connection's directory (IdP API access)",
+    params: { id: "The enterprise connection id (`conn_…`)." },
+    body: directoryBody,
+    responses: { 200: { description: "The stored directory (no secrets).", schema: directoryConnection } },
+  });
   router.put("/", async (ctx) => {
     const body = directoryBody.parse(ctx.state.body ?? {});
     const connection = await connectionOf(ctx.state.organizationId, ctx.params.id!);
@@ -34,10 +45,26 @@ export function buildDirectoryRouter(deps: AppDeps): Router<OrgState> {
     ctx.body = presentDirectory(row);
   });
 
+  documented(router, {
+    method: "get",
+    path: "/v1/organizations/:org/enterprise_connections/:id/directory",
+    tag: "Directories",
+    summary: "Get the connection's directory",
+    params: { id: "The enterprise connection id (`conn_…`)." },
+    responses: { 200: { description: "The stored directory (no secrets).", schema: directoryConnection } },
+  });
   router.get("/", async (ctx) => {
     ctx.body = presentDirectory(await storedOf(ctx.state.organizationId, ctx.params.id!));
   });
 
+  documented(router, {
+    method: "delete",
+    path: "/v1/organizations/:org/enterprise_connections/:id/directory",
+    tag: "Directories",
+    summary: "Remove the connection's directory",
+    params: { id: "The enterprise connection id (`conn_…`)." },
+    responses: { 200: { description: "The removed directory.", schema: deletedDirectoryConnection } },
+  });
   router.delete("/", async (ctx) => {
     await connectionOf(ctx.state.organizationId, ctx.params.id!);
     const row = await deleteDirectory(sequelize, ctx.state.organizationId, ctx.params.id!);
@@ -45,6 +72,14 @@ export function buildDirectoryRouter(deps: AppDeps): Router<OrgState> {
     ctx.body = { ...presentDirectory(row), deleted: true };
   });
 
+  documented(router, {
+    method: "post",
+    path: "/v1/organizations/:org/enterprise_connections/:id/directory/test",
+    tag: "Directories",
+    summary: "Test the stored credentials against the IdP",
+    params: { id: "The enterprise connection id (`conn_…`)." },
+    responses: { 200: { description: "Whether the IdP answered, with counts.", schema: directoryTest } },
+  });
   router.post("/test", async (ctx) => {
     const row = await storedOf(ctx.state.organizationId, ctx.params.id!);
     try {

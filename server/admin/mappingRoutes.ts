@@ -6,6 +6,8 @@ import { loadCurrentMapping, mapUser } from "../commands/userMapping.ts";
 import { canonicalizeResource } from "../scim/schemas/index.ts";
 import { resolveOrgParam, type OrgState } from "./orgParam.ts";
 import { scheduleMappingApply } from "../../reconciler/mappingApply.ts";
+import { documented } from "./apiDocs.ts";
+import { attributeMapping, attributeMappingPut, attributeMappingVersions, mappingPreview } from "./responseSchemas.ts";
 
 const putBody = z.strictObject({ mapping: z.record(z.string(), z.unknown()) });
 /** `?apply=true`: re-map existing users to the new version in the background (a reconciler repair of mapping drift). */
@@ -30,6 +32,15 @@ export function buildMappingRouter(deps: AppDeps): Router<OrgState> {
   resolveOrgParam(router, deps.models);
   const { sequelize } = deps.db;
 
+  documented(router, {
+    method: "put",
+    path: "/v1/organizations/:org/scim/attribute-mappings",
+    tag: "Attribute mapping",
+    summary: "Upload a new mapping version",
+    query: putQuery,
+    body: putBody,
+    responses: { 200: { description: "The stored version.", schema: attributeMappingPut } },
+  });
   router.put("/", async (ctx) => {
     const body = putBody.parse(ctx.state.body ?? {});
     const apply = putQuery.parse(ctx.query).apply === "true";
@@ -44,15 +55,37 @@ export function buildMappingRouter(deps: AppDeps): Router<OrgState> {
     };
   });
 
+  documented(router, {
+    method: "get",
+    path: "/v1/organizations/:org/scim/attribute-mappings",
+    tag: "Attribute mapping",
+    summary: "The current mapping and the defaults",
+    responses: { 200: { description: "The current version (id and version null when none was uploaded).", schema: attributeMapping } },
+  });
   router.get("/", async (ctx) => {
     ctx.body = presentMapping(ctx.state.organizationId, await currentMapping(sequelize, ctx.state.organizationId));
   });
 
+  documented(router, {
+    method: "get",
+    path: "/v1/organizations/:org/scim/attribute-mappings/versions",
+    tag: "Attribute mapping",
+    summary: "Every uploaded mapping version, newest first",
+    responses: { 200: { description: "All versions.", schema: attributeMappingVersions } },
+  });
   router.get("/versions", async (ctx) => {
     const rows = await mappingVersions(sequelize, ctx.state.organizationId);
     ctx.body = { object: "list", data: rows.map((r) => presentMapping(ctx.state.organizationId, r)), has_more: false, next_cursor: null };
   });
 
+  documented(router, {
+    method: "post",
+    path: "/v1/organizations/:org/scim/attribute-mappings/preview",
+    tag: "Attribute mapping",
+    summary: "Map a SCIM user with the current or a proposed mapping",
+    body: previewBody,
+    responses: { 200: { description: "The app fields and mapping errors.", schema: mappingPreview } },
+  });
   router.post("/preview", async (ctx) => {
     const body = previewBody.parse(ctx.state.body ?? {});
     const mapping = body.mapping

@@ -13,6 +13,8 @@ import { DirectoryAuthError, DirectoryRequestError } from "../../reconciler/dire
 import { listQuery } from "./schemas.ts";
 import { presentList } from "./presenters.ts";
 import { resolveOrgParam, type OrgState } from "./orgParam.ts";
+import { documented } from "./apiDocs.ts";
+import { listOf, reconcileRun } from "./responseSchemas.ts";
 
 const reconcileBody = z.strictObject({
   repair: z.boolean().optional(),
@@ -29,6 +31,14 @@ export function buildReconcileRouter(deps: AppDeps): Router<OrgState> {
   resolveOrgParam(router, deps.models);
   const { sequelize } = deps.db;
 
+  documented(router, {
+    method: "post",
+    path: "/v1/organizations/:org/reconcile",
+    tag: "Reconcile",
+    summary: "Run a reconcile pass now (report, or repair)",
+    body: reconcileBody,
+    responses: { 201: { description: "The finished run with its findings.", schema: reconcileRun } },
+  });
   router.post("/reconcile", async (ctx) => {
     const body = reconcileBody.parse(ctx.state.body ?? {});
     const organizationId = ctx.state.organizationId;
@@ -69,12 +79,28 @@ export function buildReconcileRouter(deps: AppDeps): Router<OrgState> {
     ctx.body = presentRun(result.run);
   });
 
+  documented(router, {
+    method: "get",
+    path: "/v1/organizations/:org/reconcile_runs",
+    tag: "Reconcile",
+    summary: "List reconcile runs, newest first",
+    query: listQuery,
+    responses: { 200: { description: "A page of runs (without findings).", schema: listOf(reconcileRun) } },
+  });
   router.get("/reconcile_runs", async (ctx) => {
     const { limit, after } = listQuery.parse(ctx.query);
     const rows = await listRuns(sequelize, ctx.state.organizationId, { limit: limit + 1, before: after });
     ctx.body = presentList(rows.map(presentRun), limit);
   });
 
+  documented(router, {
+    method: "get",
+    path: "/v1/organizations/:org/reconcile_runs/:id",
+    tag: "Reconcile",
+    summary: "Get a reconcile run with its findings",
+    params: { id: "The run id (`run_…`)." },
+    responses: { 200: { description: "The run.", schema: reconcileRun } },
+  });
   router.get("/reconcile_runs/:id", async (ctx) => {
     const row = await findRun(sequelize, ctx.state.organizationId, ctx.params.id ?? "");
     if (!row) throw new NotFoundError("Reconcile run", ctx.params.id);

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import type { Sequelize } from "sequelize";
 
 /*
@@ -89,6 +89,15 @@ export class KeyRing {
     } catch {
       throw new SecretDecryptionError("stored secret failed authentication (tampered, or sealed for another organization)");
     }
+  }
+
+  /**
+   * Keys for another purpose (e.g. "scim-cursor" MACs), derived with HKDF-SHA256 from each key of
+   * the ring, current first: the encryption keys themselves never sign anything else, and a value
+   * signed before a rotation still verifies while the previous key is listed.
+   */
+  derivedKeys(purpose: string): Buffer[] {
+    return [...this.keys.values()].map((key) => Buffer.from(hkdfSync("sha256", key, Buffer.alloc(0), `rollcall:${purpose}`, 32)));
   }
 }
 

@@ -22,3 +22,30 @@ export function keysetTail(key: string, page: PageRequest, bind: unknown[], orde
   const cursor = `$${bind.length - 1}`;
   return ` AND (${cursor}::text IS NULL OR ${key} < ${cursor}) ORDER BY ${key} DESC LIMIT $${bind.length}`;
 }
+
+/**
+ * The tail of a query paginated on a composite key (`AND (a, b) > (…) ORDER BY a, b LIMIT …`):
+ * the rows after `after` (before it when descending), `limit + 1` of them so the caller can tell
+ * whether another page follows. `columns` and `casts` pair up (`u.created_at` with `timestamptz`);
+ * without `after` the walk starts at the first row. A row value comparison keeps to one index range.
+ */
+export function compositeKeysetTail(
+  columns: readonly string[],
+  casts: readonly string[],
+  after: readonly unknown[] | undefined,
+  limit: number,
+  bind: unknown[],
+  order: "asc" | "desc" = "asc",
+): string {
+  const direction = order === "asc" ? "ASC" : "DESC";
+  let condition = "";
+  if (after !== undefined) {
+    const placeholders = after.map((value, i) => {
+      bind.push(value);
+      return `$${bind.length}::${casts[i]}`;
+    });
+    condition = ` AND (${columns.join(", ")}) ${order === "asc" ? ">" : "<"} (${placeholders.join(", ")})`;
+  }
+  bind.push(limit + 1);
+  return `${condition} ORDER BY ${columns.map((c) => `${c} ${direction}`).join(", ")} LIMIT $${bind.length}`;
+}

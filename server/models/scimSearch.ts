@@ -6,6 +6,10 @@ import type { MembershipRow, TeamRow, UserRow } from "./rows.ts";
 import { select } from "./sql.ts";
 import { USER_MEMBERSHIPS_COLUMN } from "./membershipQueries.ts";
 import type { UserKey, UserKeyLookups } from "./userKeyLookups.ts";
+import { compositeKeysetTail } from "./keysetPage.ts";
+
+/** Where a cursor walk stands: the sort key of the last row returned (ISO creation time with microseconds, id). */
+export type RowKey = { createdAt: string; id: string };
 
 type Searchable = { table: "users" | "teams"; alias: "u" | "t"; resourceType: "User" | "Group" };
 
@@ -15,6 +19,24 @@ const TEAMS: Searchable = { table: "teams", alias: "t", resourceType: "Group" };
 /** The list query's filter, parsed once for whoever needs it (the key-lookup check, the SQL compiler). */
 function parsedFilter(query: ListQuery, target: Searchable): FilterNode | undefined {
   return query.filter === undefined ? undefined : parseFilter(query.filter, { resourceType: target.resourceType });
+}
+
+/** The rows a list query matches: the organization's live rows, narrowed by the compiled filter. */
+function matching(target: Searchable, organizationId: string, filter: FilterNode | undefined): { where: string; params: unknown[] } {
+  const { alias } = target;
+  const params: unknown[] = [organizationId];
+  let where = `${alias}.organization_id = $1 AND ${alias}.deleted_at IS NULL`;
+  if (filter !== undefined) {
+    const compiled = compileFilterToSql(filter, target.resourceType, { bindOffset: params.length });
+    where += ` AND (${compiled.sql})`;
+    params.push(...compiled.params);
+  }
+  return { where, params };
+}
+
+async function countMatching(sequelize: Sequelize, target: Searchable, where: string, params: unknown[]): Promise<number> {
+  const { alias, table } = target;
+  return (await select<{ total: number }>(sequelize, `SELECT count(*)::int AS total FROM ${table} ${alias} WHERE ${where}`, params))[0]!.total;
 }
 
 /**
@@ -30,15 +52,8 @@ async function search<Row extends object>(
   extraColumns = "",
 ): Promise<{ rows: Row[]; total: number }> {
   const { alias, table } = target;
-  const params: unknown[] = [organizationId];
-  let where = `${alias}.organization_id = $1 AND ${alias}.deleted_at IS NULL`;
-  if (filter !== undefined) {
-    const compiled = compileFilterToSql(filter, target.resourceType, { bindOffset: params.length });
-    where += ` AND (${compiled.sql})`;
-    params.push(...compiled.params);
-  }
-  const countAll = async () =>
-    (await select<{ total: number }>(sequelize, `SELECT count(*)::int AS total FROM ${table} ${alias} WHERE ${where}`, params))[0]!.total;
+  const { where, params } = matching(target, organizationId, filter);
+  const countAll = () => countMatching(sequelize, target, where, params);
   if (query.count === 0) return { rows: [], total: await countAll() };
   const direction = query.descending ? "DESC" : "ASC";
   const order = query.sortBy
@@ -53,6 +68,56 @@ async function search<Row extends object>(
   // (`userName eq …`) then cost one query instead of two.
   const total = query.startIndex === 1 && rows.length < query.count ? rows.length : await countAll();
   return { rows, total };
+}
+
+/**
+ * One page of a cursor walk: its rows, the total of all matches, whether more rows follow, and the
+ * key the next page starts after (the last row's, or the incoming one for an empty page; null: the start).
+ */
+export type CursorPage<Row> = { rows: Row[]; total: number; more: boolean; resumeAfter: RowKey | null };
+
+/** The text form of a row's creation time in a cursor: UTC with microseconds, so no two instants collide. */
+const KEY_CREATED_AT = (alias: string) => `to_char(${alias}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_created_at`;
+
+/**
+ * RFC 9865 cursor paging without OFFSET: the rows after the key (created_at, id) of the previous
+ * page's last row, in the same order as index paging without sortBy. The key of a row never
+ * changes, so a walk returns every row that exists throughout it exactly once, whatever is
+ * created or deleted meanwhile. `count` 0 reads no resources but still says whether more follow.
+ */
+async function searchAfter<Row extends object>(
+  sequelize: Sequelize,
+  target: Searchable,
+  organizationId: string,
+  query: ListQuery,
+  after: RowKey | null,
+  filter: FilterNode | undefined,
+  extraColumns = "",
+): Promise<CursorPage<Row>> {
+  const { alias, table } = target;
+  const { where, params } = matching(target, organizationId, filter);
+  const bind = [...params];
+  const tail = compositeKeysetTail(
+    [`${alias}.created_at`, `${alias}.id`],
+    ["timestamptz", "text"],
+    after === null ? undefined : [after.createdAt, after.id],
+    query.count,
+    bind,
+    query.descending ? "desc" : "asc",
+  );
+  const fetched = await select<Row & { cursor_created_at: string }>(
+    sequelize,
+    `SELECT ${alias}.*${extraColumns}, ${KEY_CREATED_AT(alias)} FROM ${table} ${alias} WHERE ${where}${tail}`,
+    bind,
+  );
+  const more = fetched.length > query.count;
+  const page = fetched.slice(0, query.count);
+  const last = page.at(-1);
+  const resumeAfter = last === undefined ? after : { createdAt: last.cursor_created_at, id: (last as unknown as { id: string }).id };
+  const rows = page.map(({ cursor_created_at: _key, ...row }) => row as unknown as Row);
+  // As with index paging: a first page that holds every match is its own total.
+  const total = after === null && !more && query.count > 0 ? rows.length : await countMatching(sequelize, target, where, params);
+  return { rows, total, more, resumeAfter };
 }
 
 const CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:user:";
@@ -93,4 +158,22 @@ export async function searchUsers(
 /** GET /Groups with filter, sort and paging. */
 export function searchTeams(sequelize: Sequelize, organizationId: string, query: ListQuery) {
   return search<TeamRow>(sequelize, TEAMS, organizationId, query, parsedFilter(query, TEAMS));
+}
+
+/** GET /Users?cursor=…: one page of a cursor walk after `after` (null: the first page). */
+export function searchUsersAfter(
+  sequelize: Sequelize,
+  organizationId: string,
+  query: ListQuery,
+  after: RowKey | null,
+  withMemberships: boolean,
+): Promise<CursorPage<UserRow & { memberships?: MembershipRow[] }>> {
+  const parsed = parsedFilter(query, USERS);
+  const filter = parsed && normalizeUserNameFilter(parsed);
+  return searchAfter(sequelize, USERS, organizationId, query, after, filter, withMemberships ? USER_MEMBERSHIPS_COLUMN : "");
+}
+
+/** GET /Groups?cursor=…: one page of a cursor walk after `after` (null: the first page). */
+export function searchTeamsAfter(sequelize: Sequelize, organizationId: string, query: ListQuery, after: RowKey | null): Promise<CursorPage<TeamRow>> {
+  return searchAfter<TeamRow>(sequelize, TEAMS, organizationId, query, after, parsedFilter(query, TEAMS));
 }

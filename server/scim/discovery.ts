@@ -5,7 +5,7 @@ import { GROUP_SCHEMA } from "./presenters/scimGroup.ts";
 const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /** RFC 7643 §5: what this server really supports (no bulk, no password change). */
-export function serviceProviderConfig(scimBase: string, maxResults: number) {
+export function serviceProviderConfig(scimBase: string, maxResults: number, cursorTimeoutSeconds: number) {
   return {
     schemas: ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
     documentationUri: "https://github.com/rollcall/rollcall#scim",
@@ -15,6 +15,16 @@ export function serviceProviderConfig(scimBase: string, maxResults: number) {
     changePassword: { supported: false },
     sort: { supported: true },
     etag: { supported: true },
+    // RFC 9865 §4: both methods; index stays the default so existing clients see no change
+    // (§2.4). previousCursor is not offered: walks go forward only.
+    pagination: {
+      cursor: true,
+      index: true,
+      defaultPaginationMethod: "index",
+      defaultPageSize: maxResults,
+      maxPageSize: maxResults,
+      cursorTimeout: cursorTimeoutSeconds,
+    },
     authenticationSchemes: [
       {
         type: "oauthbearertoken",
@@ -64,6 +74,20 @@ export function listResponse(resources: unknown[], totalResults: number, startIn
     totalResults,
     startIndex,
     itemsPerPage: resources.length,
+    ...(includeResources ? { Resources: resources } : {}),
+  };
+}
+
+/**
+ * A ListResponse page of a cursor walk (RFC 9865 §2): no startIndex (there is no index), and
+ * nextCursor on every page but the last. totalResults counts every match, not the ones left.
+ */
+export function cursorListResponse(resources: unknown[], totalResults: number, nextCursor: string | undefined, includeResources = true) {
+  return {
+    schemas: [LIST_RESPONSE],
+    totalResults,
+    itemsPerPage: resources.length,
+    ...(nextCursor === undefined ? {} : { nextCursor }),
     ...(includeResources ? { Resources: resources } : {}),
   };
 }

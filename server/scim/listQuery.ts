@@ -10,6 +10,11 @@ export type ListQuery = {
   sortBy: string | undefined;
   descending: boolean;
   projection: Projection;
+  /**
+   * RFC 9865 cursor pagination when present ("" starts a walk); undefined means index paging
+   * (startIndex), the default. Never both: parseListQuery refuses a request that sends the two.
+   */
+  cursor: string | undefined;
 };
 
 const integer = (name: string) =>
@@ -33,11 +38,12 @@ const listSchema = z.object({
   sortOrder: z.string().optional(),
   attributes: z.string().max(2000).optional(),
   excludedAttributes: z.string().max(2000).optional(),
+  cursor: z.string().optional(),
 });
 
 /** Reads a parameter case-insensitively (IdPs send `startindex`, `Count`, …) and keeps the first value. */
 function normalize(source: Record<string, unknown>): Record<string, unknown> {
-  const canonical = ["filter", "startIndex", "count", "sortBy", "sortOrder", "attributes", "excludedAttributes"];
+  const canonical = ["filter", "startIndex", "count", "sortBy", "sortOrder", "attributes", "excludedAttributes", "cursor"];
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(source)) {
     const name = canonical.find((c) => c.toLowerCase() === key.toLowerCase());
@@ -64,6 +70,14 @@ export function parseListQuery(source: Record<string, unknown>, maxResults: numb
   if (sortOrder !== undefined && sortOrder !== "ascending" && sortOrder !== "descending") {
     throw new ValidationError('sortOrder must be "ascending" or "descending".');
   }
+  if (q.cursor !== undefined) {
+    // RFC 9865 §2.4: the parameter names the method, so a request naming both is ambiguous.
+    if (q.startIndex !== undefined) throw new ValidationError("Send either cursor (cursor pagination) or startIndex (index pagination), not both.");
+    // Cursor pages follow the keyset (creation time, id); a sort on another attribute is index paging only.
+    if (q.sortBy !== undefined) {
+      throw new ValidationError("sortBy cannot be combined with cursor: cursor pages are in creation order (sortOrder=descending for newest first); use startIndex to sort by an attribute.");
+    }
+  }
   return {
     filter: q.filter,
     // Past any row count an index only has to stay a valid OFFSET (bigint): 1e20 is an empty page, not a 500.
@@ -72,5 +86,6 @@ export function parseListQuery(source: Record<string, unknown>, maxResults: numb
     sortBy: q.sortBy,
     descending: sortOrder === "descending",
     projection: parseProjection(q.attributes, q.excludedAttributes),
+    cursor: q.cursor,
   };
 }

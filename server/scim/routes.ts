@@ -11,10 +11,12 @@ import type { Actor } from "../changes/change.ts";
 import { findUserWithMemberships } from "../models/userQueries.ts";
 import { findTeam, memberIdsOfTeams } from "../models/teamQueries.ts";
 import { membershipsOfUsers } from "../models/membershipQueries.ts";
-import { searchTeams, searchUsers } from "../models/scimSearch.ts";
+import { searchTeams, searchTeamsAfter, searchUsers, searchUsersAfter, type CursorPage, type RowKey } from "../models/scimSearch.ts";
+import { keyRingOf } from "../crypto/secretBox.ts";
+import { CursorCodec, type CursorScope } from "./cursor.ts";
 import { UserKeyLookups } from "../models/userKeyLookups.ts";
 import type { MembershipRow, TeamRow, UserRow } from "../models/rows.ts";
-import { listResponse, resourceTypes, schemas, serviceProviderConfig } from "./discovery.ts";
+import { cursorListResponse, listResponse, resourceTypes, schemas, serviceProviderConfig } from "./discovery.ts";
 import { parseListQuery, type ListQuery } from "./listQuery.ts";
 import { applyProjection, excludesAttribute, parseProjection, type Projection } from "./projection.ts";
 import { etagOf, presentScimUser } from "./presenters/scimUser.ts";
@@ -70,6 +72,14 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     mappingBudgetMs: deps.config.mappingRequestBudgetMs,
   };
   const userKeyLookups = new UserKeyLookups(sequelize);
+  // Stateless RFC 9865 cursors, signed with a key derived from the encryption key ring (server/scim/cursor.ts).
+  const cursors = new CursorCodec(keyRingOf(sequelize).derivedKeys("scim-cursor"), deps.config.scim.cursorTimeoutSeconds, () => deps.clock.now());
+  const cursorScope = (ctx: AppContext, resourceType: CursorScope["resourceType"], query: ListQuery): CursorScope => ({
+    organizationId: ctx.state.tenant!.organizationId,
+    resourceType,
+    filter: query.filter,
+    descending: query.descending,
+  });
   router.use(scimAuth(sequelize, deps.tenantCache, deps.config.scim.rateLimit, deps.clock));
   router.use(scimRateLimit(deps.rateLimiter, deps.clock, deps.metrics));
   // After authentication and the rate limit: a bad token is a 401 whatever its body, and is never parsed.
@@ -84,20 +94,45 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     const members = excludesAttribute(projection, "members") ? null : (await memberIdsOfTeams(sequelize, [row.id])).get(row.id) ?? [];
     return applyProjection(presentScimGroup(row, members, deps.config.publicUrl), projection);
   };
+  /** One page of an RFC 9865 cursor walk: open the cursor, read the rows after it, sign where the next page starts. */
+  const cursorPage = async <Row>(
+    ctx: AppContext,
+    query: ListQuery,
+    resourceType: CursorScope["resourceType"],
+    read: (organizationId: string, after: RowKey | null) => Promise<CursorPage<Row>>,
+    present: (rows: Row[]) => unknown[] | Promise<unknown[]>,
+  ) => {
+    const scope = cursorScope(ctx, resourceType, query);
+    const page = await read(scope.organizationId, cursors.open(scope, query.cursor!));
+    const nextCursor = page.more ? cursors.issue(scope, page.resumeAfter) : undefined;
+    send(ctx, 200, cursorListResponse(await present(page.rows), page.total, nextCursor, query.count > 0));
+  };
+  const presentUsers = (rows: Array<UserRow & { memberships?: MembershipRow[] }>, query: ListQuery) =>
+    rows.map((r) => applyProjection(presentScimUser(r, r.memberships ?? null, deps.config.publicUrl), query.projection));
   const listUsers = async (ctx: AppContext, query: ListQuery) => {
     const withGroups = !excludesAttribute(query.projection, "groups");
+    if (query.cursor !== undefined) {
+      const read = (organizationId: string, after: RowKey | null) => searchUsersAfter(sequelize, organizationId, query, after, withGroups);
+      return cursorPage(ctx, query, "User", read, (rows) => presentUsers(rows, query));
+    }
     const { rows, total } = await searchUsers(sequelize, ctx.state.tenant!.organizationId, query, withGroups, userKeyLookups);
-    const resources = rows.map((r) => applyProjection(presentScimUser(r, r.memberships ?? null, deps.config.publicUrl), query.projection));
-    send(ctx, 200, listResponse(resources, total, query.startIndex, query.count > 0));
+    send(ctx, 200, listResponse(presentUsers(rows, query), total, query.startIndex, query.count > 0));
+  };
+  const presentGroups = async (rows: TeamRow[], query: ListQuery) => {
+    const members = excludesAttribute(query.projection, "members") ? null : await memberIdsOfTeams(sequelize, rows.map((r) => r.id));
+    return rows.map((r) => applyProjection(presentScimGroup(r, members?.get(r.id) ?? null, deps.config.publicUrl), query.projection));
   };
   const listGroups = async (ctx: AppContext, query: ListQuery) => {
+    if (query.cursor !== undefined) {
+      const read = (organizationId: string, after: RowKey | null) => searchTeamsAfter(sequelize, organizationId, query, after);
+      return cursorPage(ctx, query, "Group", read, (rows) => presentGroups(rows, query));
+    }
     const { rows, total } = await searchTeams(sequelize, ctx.state.tenant!.organizationId, query);
-    const members = excludesAttribute(query.projection, "members") ? null : await memberIdsOfTeams(sequelize, rows.map((r) => r.id));
-    const resources = rows.map((r) => applyProjection(presentScimGroup(r, members?.get(r.id) ?? null, deps.config.publicUrl), query.projection));
-    send(ctx, 200, listResponse(resources, total, query.startIndex, query.count > 0));
+    send(ctx, 200, listResponse(await presentGroups(rows, query), total, query.startIndex, query.count > 0));
   };
 
-  router.get("/ServiceProviderConfig", (ctx) => send(ctx, 200, serviceProviderConfig(base, deps.config.scim.maxResults)));
+  const { maxResults, cursorTimeoutSeconds } = deps.config.scim;
+  router.get("/ServiceProviderConfig", (ctx) => send(ctx, 200, serviceProviderConfig(base, maxResults, cursorTimeoutSeconds)));
   router.get("/ResourceTypes", (ctx) => {
     const types = resourceTypes(base);
     send(ctx, 200, listResponse(types, types.length, 1));

@@ -1,0 +1,102 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { ExpiredCursorError, InvalidCursorError } from "../errors.ts";
+
+/*
+ * RFC 9865 cursors for SCIM list walks. A cursor is stateless: it carries the sort key of the last
+ * row of the previous page (keyset pagination, server/models/scimSearch.ts) and an expiry, and is
+ * signed with an HMAC whose input also binds the organization, the resource type and the query
+ * (filter and order). So a client cannot forge or edit a position, a cursor from another
+ * organization or another filter fails the check, and holding cursors costs the server nothing.
+ *
+ *   v1.<payload base64url>.<HMAC-SHA256 base64url>      (only RFC 3986 unreserved characters)
+ */
+
+const VERSION = "v1";
+/** Longer than any cursor this module issues; a longer value is refused before any work. */
+const MAX_LENGTH = 512;
+const UNRESERVED = /^[A-Za-z0-9\-._~]+$/;
+
+/** Where a walk stands: after the row with this creation time (ISO, microseconds) and id, or at the start. */
+export type CursorPosition = { createdAt: string; id: string } | null;
+
+/** What a cursor is valid for: one organization, one endpoint, one query. */
+export type CursorScope = {
+  organizationId: string;
+  resourceType: "User" | "Group";
+  filter: string | undefined;
+  descending: boolean;
+};
+
+type Payload = { p: [string, string] | null; x: number };
+
+/** A short, stable fingerprint of the query a cursor belongs to (the filter exactly as sent). */
+function queryFingerprint(scope: CursorScope): string {
+  return createHash("sha256")
+    .update(JSON.stringify([scope.resourceType, scope.filter ?? null, scope.descending]))
+    .digest("base64url");
+}
+
+function mac(key: Buffer, scope: CursorScope, payload: string): Buffer {
+  return createHmac("sha256", key)
+    .update(`rollcall-scim-cursor-${VERSION}\n${scope.organizationId}\n${queryFingerprint(scope)}\n${payload}`)
+    .digest();
+}
+
+const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function isPayload(value: unknown): value is Payload {
+  if (typeof value !== "object" || value === null) return false;
+  const { p, x } = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(x)) return false;
+  if (p === null) return true;
+  return Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && ISO_MICROS.test(p[0]) && typeof p[1] === "string" && p[1].length > 0 && p[1].length <= 64;
+}
+
+/** Issues and opens cursors with keys derived from the encryption key ring (current key first). */
+export class CursorCodec {
+  constructor(
+    private readonly keys: Buffer[],
+    /** ServiceProviderConfig pagination.cursorTimeout: how long a cursor stays valid after it was issued. */
+    readonly timeoutSeconds: number,
+    private readonly now: () => Date,
+  ) {
+    if (keys.length === 0) throw new Error("a cursor codec needs at least one key");
+  }
+
+  /** A cursor for the page after `position`, valid for `timeoutSeconds` from now. */
+  issue(scope: CursorScope, position: CursorPosition): string {
+    const payload: Payload = {
+      p: position === null ? null : [position.createdAt, position.id],
+      x: Math.floor(this.now().getTime() / 1000) + this.timeoutSeconds,
+    };
+    const body = Buffer.from(JSON.stringify(payload)).toString("base64url");
+    return `${VERSION}.${body}.${mac(this.keys[0]!, scope, body).toString("base64url")}`;
+  }
+
+  /**
+   * The position an incoming cursor names. The empty cursor starts a walk (RFC 9865 §2). Anything
+   * not issued by this server for this scope is invalidCursor; a genuine one past its expiry is
+   * expiredCursor (checked only after the signature, so an expiry cannot be forged either).
+   */
+  open(scope: CursorScope, cursor: string): CursorPosition {
+    if (cursor === "") return null;
+    if (cursor.length > MAX_LENGTH || !UNRESERVED.test(cursor)) throw new InvalidCursorError();
+    const [version, body, signature, ...rest] = cursor.split(".");
+    if (version !== VERSION || !body || !signature || rest.length > 0) throw new InvalidCursorError();
+    const given = Buffer.from(signature, "base64url");
+    const genuine = this.keys.some((key) => {
+      const expected = mac(key, scope, body);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+    if (!genuine) throw new InvalidCursorError();
+    let payload: unknown;
+    try {
+      payload = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
+    } catch {
+      throw new InvalidCursorError();
+    }
+    if (!isPayload(payload)) throw new InvalidCursorError();
+    if (this.now().getTime() / 1000 > payload.x) throw new ExpiredCursorError(this.timeoutSeconds);
+    return payload.p === null ? null : { createdAt: payload.p[0], id: payload.p[1] };
+  }
+}
