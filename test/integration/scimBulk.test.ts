@@ -11,7 +11,7 @@ const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
-type Operation = Record<string, unknown>;
+type Operation = Record<string, unknown> | string;
 const bulk = (token: string, operations: Operation[], extra: Record<string, unknown> = {}) =>
   scim(base(), token, "POST", "/Bulk", { schemas: [BULK_REQUEST], Operations: operations, ...extra });
 const groupBody = (name: string, members: string[] = []) => ({ schemas: [GROUP], displayName: name, members: members.map((value) => ({ value })) });
