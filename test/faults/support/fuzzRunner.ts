@@ -111,6 +111,25 @@ function crossesTenants(targets: FuzzTargets, request: FuzzRequest): boolean {
   return (auth === `Bearer ${targets.token}` && targets.foreignIds.includes(id)) || (auth === `Bearer ${targets.otherToken}` && own);
 }
 
+/**
+ * The 2xx operations of a Bulk answer that acted on the other organization's resource (one
+ * organization's token reached the other's id through an operation's path).
+ */
+function bulkCrossTenantHits(targets: FuzzTargets, request: FuzzRequest, response: Response): string[] {
+  if (response.status !== 200 || !/^\/scim\/v2\/Bulk(\?|$)/.test(request.path)) return [];
+  const auth = request.headers.Authorization;
+  try {
+    const body = JSON.parse(response.body) as { Operations?: Array<{ status?: unknown; location?: unknown }> };
+    return (body.Operations ?? [])
+      .filter((op) => Number(op.status) < 300 && typeof op.location === "string")
+      .map((op) => String(op.location).split("/").pop()!)
+      .filter((id) => (auth === `Bearer ${targets.token}` && targets.foreignIds.includes(id)) ||
+        (auth === `Bearer ${targets.otherToken}` && (targets.userIds.includes(id) || targets.groupIds.includes(id))));
+  } catch {
+    return [];
+  }
+}
+
 /** Learns ids from successful creates so later requests aim at real resources. */
 function learn(targets: FuzzTargets, request: FuzzRequest, response: Response): void {
   if (response.status !== 201 || request.headers.Authorization !== `Bearer ${targets.token}`) return;
@@ -179,6 +198,8 @@ export async function runFuzz(options: {
         report.crossTenantAttempts++;
         if (response.status < 300 && report.crossTenantHits.length < 20) report.crossTenantHits.push(`${response.status} ${response.body.slice(0, 200)} <- ${describe(request)}`);
       }
+      const bulkHits = bulkCrossTenantHits(options.targets, request, response);
+      if (bulkHits.length > 0 && report.crossTenantHits.length < 20) report.crossTenantHits.push(`Bulk reached ${bulkHits.join(", ")} <- ${describe(request)}`);
       learn(options.targets, request, response);
     }
   };
