@@ -145,7 +145,7 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     const response = await runBulk(request, {
       perform: (scimWrite) => write(ctx, scimWrite),
       admit: () => takeScimRateToken(deps.rateLimiter, deps.clock, deps.metrics, ctx.state.tenant!),
-      locationOf: (resource, id) => `${base}/${resource}/${id}`,
+      locationOf: (resource, id) => `${base}/${resource}/${encodeURIComponent(id)}`,
       observe: (operation, status) => countProvisioning(deps.metrics, operation.method, operation.resource, status),
       failed: (error, thrown) => ctx.state.log.error({ err: error.cause ?? thrown, code: error.code }, "bulk operation failed"),
     });

@@ -261,6 +261,8 @@ describe("SCIM Bulk (RFC 7644 §3.7)", () => {
       { method: "DELETE", path: `/Groups/${group.body.id}` },
     ]);
     expect(statuses(response)).to.deep.equal(["404", "404", "404", "404", "404"]);
+    expect(response.body.Operations[0].location).to.equal(`${scimBase()}/Users/${user.body.id}`);
+    expect(response.body.Operations[0].response).to.include({ status: "404" });
     const still = await scim(base(), a.token, "GET", `/Users/${user.body.id}`);
     expect(still.body.active).to.equal(true);
     expect(still.headers.get("etag")).to.equal(before.headers.get("etag"));

@@ -5,7 +5,7 @@ import { scimErrorBody, toAppError } from "../../middleware/errorHandler.ts";
 import type { ScimResource, ScimWrite, ScimWriteOutcome } from "../resourceWrites.ts";
 import { BULK_RESPONSE_SCHEMA, type BulkOperation, type BulkRequest } from "./bulkRequest.ts";
 import { planBulk } from "./bulkPlan.ts";
-import { substituteReferences } from "./bulkReferences.ts";
+import { referenceOf, substituteReferences } from "./bulkReferences.ts";
 
 /** One entry of a BulkResponse's Operations (RFC 7644 §3.7.3); status is a string, as in the RFC's examples. */
 export type BulkOperationResult = {
@@ -71,8 +71,12 @@ export async function runBulk(request: BulkRequest, runner: BulkRunner): Promise
       entry.status = String(error.status);
       entry.response = scimErrorBody(error);
     };
-    const refused = parsed.error ?? plan.refusals.get(index);
     const operation = parsed.operation;
+    // RFC 7644 §3.7.3: location is required except for a failed POST, so a failed operation on a
+    // known resource names it (a reference to a resource that was never created has no URL).
+    const target = operation?.target === undefined ? undefined : (substituteReferences(operation.target, createdIds) as string);
+    if (operation && target !== undefined && referenceOf(target) === undefined) entry.location = runner.locationOf(operation.resource, target);
+    const refused = parsed.error ?? plan.refusals.get(index);
     if (refused || !operation) {
       fail(refused!);
       continue;
@@ -82,8 +86,6 @@ export async function runBulk(request: BulkRequest, runner: BulkRunner): Promise
       fail(new UnresolvedReferenceError(unresolved));
       continue;
     }
-    const target = operation.target === undefined ? undefined : (substituteReferences(operation.target, createdIds) as string);
-    if (target !== undefined) entry.location = runner.locationOf(operation.resource, target);
     if (ran > 0) {
       const limited = await runner.admit();
       if (limited) {
