@@ -20,6 +20,13 @@ const idOf = (location: unknown) => String(location).split("/").pop()!;
 const rowsOf = <T extends object>(query: string, bind: unknown[]) => shared.service.deps.db.sequelize.query<T>(query, { bind, type: QueryTypes.SELECT });
 const eventsOf = (orgId: string) => rowsOf<{ type: string; subject_id: string; id: string }>(`SELECT id, type, subject_id FROM events WHERE organization_id = $1 ORDER BY seq`, [orgId]);
 
+/** One sample of Prometheus text (0 when the series does not exist yet). */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.split(" ")[0]!.includes(w)));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
+
 /** The status strings of a BulkResponse, in the order of its Operations. */
 function statuses(response: JsonResponse): string[] {
   expect(response.status, response.text).to.equal(200);
@@ -279,6 +286,27 @@ describe("SCIM Bulk (RFC 7644 §3.7)", () => {
     ]);
     expect(statuses(response)).to.deep.equal(["201", "429"]);
     expect(response.body.Operations[1].response).to.include({ status: "429" });
+  });
+
+  it("counts each operation in the provisioning metrics as its single request would, and the request once", async () => {
+    const { token } = await createOrgWithToken(base());
+    const taken = scimUserBody();
+    const before = (await request(base(), "GET", "/metrics")).text;
+    const response = await bulk(token, [
+      { method: "POST", path: "/Users", bulkId: "a", data: taken },
+      { method: "POST", path: "/Users", bulkId: "b", data: scimUserBody() },
+      { method: "POST", path: "/Users", bulkId: "c", data: { ...scimUserBody(), userName: taken.userName } },
+      { method: "PATCH", path: "/Groups/team_00000000000000000000000000", data: { schemas: [PATCH], Operations: [{ op: "remove", path: "members" }] } },
+    ]);
+    expect(statuses(response)).to.deep.equal(["201", "201", "409", "404"]);
+    const after = (await request(base(), "GET", "/metrics")).text;
+    const delta = (name: string, labels: Record<string, string>) => sample(after, name, labels) - sample(before, name, labels);
+    expect(delta("rollcall_provisioning_operations_total", { operation: "post_users" })).to.equal(3);
+    expect(delta("rollcall_provisioning_operations_total", { operation: "patch_groups" })).to.equal(1);
+    expect(delta("rollcall_provisioning_failures_total", { operation: "post_users", reason: "conflict" })).to.equal(1);
+    expect(delta("rollcall_provisioning_failures_total", { operation: "patch_groups", reason: "validation" })).to.equal(1);
+    expect(delta("rollcall_scim_requests_total", { resource: "Bulk", method: "POST", status: "200" })).to.equal(1);
+    expect(delta("rollcall_scim_requests_total", { resource: "Users", method: "POST", status: "201" })).to.equal(0);
   });
 
   it("answers 400 for a body that is no BulkRequest, and reports malformed operations one by one", async () => {
