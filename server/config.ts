@@ -41,6 +41,7 @@ const envSchema = z.object({
   ROLLCALL_SCIM_MAX_RESULTS: integerFromEnv(1, 10_000).default(200),
   ROLLCALL_SCIM_CURSOR_TIMEOUT_SECONDS: integerFromEnv(10, 7 * 24 * 3600).default(3600),
   ROLLCALL_SCIM_BODY_LIMIT_BYTES: integerFromEnv(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  ROLLCALL_SCIM_BULK_MAX_OPERATIONS: integerFromEnv(1, 10_000).default(100),
   ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS: integerFromEnv(1, 24 * 365).default(72),
   ROLLCALL_PENDING_MEMBERS_PER_GROUP: integerFromEnv(0, 1_000_000).default(5_000),
   ROLLCALL_PENDING_MEMBERS_PER_ORGANIZATION: integerFromEnv(0, 10_000_000).default(50_000),
@@ -109,6 +110,11 @@ export type Config = {
     /** RFC 9865 cursorTimeout: how long a list cursor stays valid after it was issued. */
     cursorTimeoutSeconds: number;
     bodyLimitBytes: number;
+    /**
+     * RFC 7644 §3.7 Bulk: operations one request may carry. Its maxPayloadSize is bodyLimitBytes,
+     * the one body limit of every SCIM request, so what is advertised is what is enforced.
+     */
+    bulkMaxOperations: number;
     pendingMembershipTtlHours: number;
     /** Most unexpired pending members (values naming no user yet) one group, and one organization, may hold. */
     maxPendingMembersPerGroup: number;
@@ -186,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxResults: e.ROLLCALL_SCIM_MAX_RESULTS,
       cursorTimeoutSeconds: e.ROLLCALL_SCIM_CURSOR_TIMEOUT_SECONDS,
       bodyLimitBytes: e.ROLLCALL_SCIM_BODY_LIMIT_BYTES,
+      bulkMaxOperations: e.ROLLCALL_SCIM_BULK_MAX_OPERATIONS,
       pendingMembershipTtlHours: e.ROLLCALL_PENDING_MEMBERSHIP_TTL_HOURS,
       maxPendingMembersPerGroup: e.ROLLCALL_PENDING_MEMBERS_PER_GROUP,
       maxPendingMembersPerOrganization: e.ROLLCALL_PENDING_MEMBERS_PER_ORGANIZATION,

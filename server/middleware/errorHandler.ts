@@ -137,7 +137,7 @@ export function errorHandler() {
       }
     } catch (thrown) {
       const error = toAppError(thrown);
-      // 501 is a designed answer (e.g. Bulk is not supported), not a server fault.
+      // A 501 (not implemented) is a designed answer, not a server fault.
       if (error.status >= 500 && error.status !== 501) {
         ctx.state.log.error({ err: error.cause ?? thrown, code: error.code }, "request failed");
       } else {

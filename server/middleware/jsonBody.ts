@@ -1,7 +1,7 @@
 import type { Next } from "koa";
 import getRawBody from "raw-body";
 import type { AppContext } from "../context.ts";
-import { InvalidSyntaxError, LimitExceededError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from "../errors.ts";
+import { type AppError, InvalidSyntaxError, LimitExceededError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from "../errors.ts";
 
 const ACCEPTED_TYPES = new Set(["application/scim+json", "application/json"]);
 const MAX_DEPTH = 32;
@@ -17,6 +17,9 @@ const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 /** Shape limits of a body; SCIM bodies carry the per-object key and per-string length limits too. */
 export type JsonShapeLimits = { maxObjectKeys?: number; maxStringLength?: number };
+
+/** The shape limits, and the 413 a request answers with when not the default one (SCIM Bulk words it as RFC 7644 §3.7.4 does). */
+export type JsonBodyOptions = JsonShapeLimits & { tooLarge?: (ctx: AppContext, limitBytes: number) => AppError | undefined };
 
 /** Where a value sits in the body; built only for an error message, never while walking. */
 type Place = { readonly parent: Place | undefined; readonly key: string | number };
@@ -79,17 +82,18 @@ function assertShape(root: unknown, limits: JsonShapeLimits): void {
  * JSON (400 invalidSyntax), then the shape checks above. The parsed value lands on ctx.state.body.
  * Mounted after authentication, so an unauthenticated client never gets its body read or parsed.
  */
-export function jsonBody(limitBytes: number, shape: JsonShapeLimits = {}) {
+export function jsonBody(limitBytes: number, shape: JsonBodyOptions = {}) {
+  const tooLarge = (ctx: AppContext) => shape.tooLarge?.(ctx, limitBytes) ?? new PayloadTooLargeError(limitBytes);
   return async function jsonBodyMiddleware(ctx: AppContext, next: Next): Promise<void> {
     if (ctx.method !== "POST" && ctx.method !== "PUT" && ctx.method !== "PATCH") return next();
     const declared = ctx.request.length;
-    if (declared !== undefined && declared > limitBytes) throw new PayloadTooLargeError(limitBytes);
+    if (declared !== undefined && declared > limitBytes) throw tooLarge(ctx);
     const mediaType = (ctx.get("Content-Type").split(";")[0] ?? "").trim().toLowerCase();
     let raw: Buffer;
     try {
       raw = await getRawBody(ctx.req, { limit: limitBytes, length: declared });
     } catch (error) {
-      if ((error as { type?: string }).type === "entity.too.large") throw new PayloadTooLargeError(limitBytes);
+      if ((error as { type?: string }).type === "entity.too.large") throw tooLarge(ctx);
       throw new InvalidSyntaxError("The request body could not be read.");
     }
     if (raw.length === 0) {

@@ -1,6 +1,6 @@
 import type { Next } from "koa";
 import type { Sequelize } from "sequelize";
-import type { AppContext, Clock } from "../context.ts";
+import type { AppContext, Clock, Tenant } from "../context.ts";
 import { RateLimitedError, UnauthorizedError } from "../errors.ts";
 import { authenticateScimToken } from "../commands/scimTokens.ts";
 import type { RateLimiter } from "./rateLimiter.ts";
@@ -23,15 +23,22 @@ export function scimAuth(sequelize: Sequelize, tenantCache: TenantCache, default
   };
 }
 
+/**
+ * Takes one token from the tenant's bucket: undefined when allowed, the 429 to answer when not.
+ * A request takes one at the door; a Bulk request takes one more for each operation after its first.
+ */
+export async function takeScimRateToken(limiter: RateLimiter, clock: Clock, metrics: Metrics, tenant: Tenant): Promise<RateLimitedError | undefined> {
+  const decision = await limiter.take(tenant.tokenId ?? tenant.organizationId, tenant.rateLimit, clock.now().getTime());
+  if (decision.allowed) return undefined;
+  metrics.rateLimited.inc();
+  return new RateLimitedError(decision.retryAfterSeconds);
+}
+
 /** Per-token rate limit (token bucket); 429 with Retry-After and the SCIM error body when over. */
 export function scimRateLimit(limiter: RateLimiter, clock: Clock, metrics: Metrics) {
   return async function scimRateLimitMiddleware(ctx: AppContext, next: Next): Promise<void> {
-    const tenant = ctx.state.tenant!;
-    const decision = await limiter.take(tenant.tokenId ?? tenant.organizationId, tenant.rateLimit, clock.now().getTime());
-    if (!decision.allowed) {
-      metrics.rateLimited.inc();
-      throw new RateLimitedError(decision.retryAfterSeconds);
-    }
+    const refused = await takeScimRateToken(limiter, clock, metrics, ctx.state.tenant!);
+    if (refused) throw refused;
     await next();
   };
 }

@@ -28,6 +28,17 @@ function outcomeOf(status: number) {
   return "success" as const;
 }
 
+/**
+ * Counts one write of a user or group, with its failure reason: for a single request (below) and
+ * for each operation of a Bulk request, so provisioning dashboards see the same writes either way.
+ */
+export function countProvisioning(metrics: Metrics, method: string, resource: "Users" | "Groups", status: number): void {
+  const operation = `${method.toLowerCase()}_${resource.toLowerCase()}`;
+  metrics.provisioningOperations.inc({ operation });
+  const reason = failureReason(status);
+  if (reason) metrics.provisioningFailures.inc({ operation, reason });
+}
+
 /** Wraps the SCIM error handler: metrics for every call, and a request-log row once the tenant is known. */
 export function scimInstrumentation(metrics: Metrics, requestLog: ScimRequestLog, clock: Clock) {
   return async function scimInstrumentationMiddleware(ctx: AppContext, next: Next): Promise<void> {
@@ -41,12 +52,7 @@ export function scimInstrumentation(metrics: Metrics, requestLog: ScimRequestLog
       const status = ctx.status;
       metrics.scimRequests.inc({ resource, method, status: String(status) });
       metrics.scimRequestDuration.observe({ resource, method }, seconds);
-      if (WRITES.has(method) && (resource === "Users" || resource === "Groups")) {
-        const operation = `${method.toLowerCase()}_${resource.toLowerCase()}`;
-        metrics.provisioningOperations.inc({ operation });
-        const reason = failureReason(status);
-        if (reason) metrics.provisioningFailures.inc({ operation, reason });
-      }
+      if (WRITES.has(method) && (resource === "Users" || resource === "Groups")) countProvisioning(metrics, method, resource, status);
       const tenant = ctx.state.tenant;
       if (tenant) {
         requestLog.record({

@@ -4,13 +4,16 @@ import { GROUP_SCHEMA } from "./presenters/scimGroup.ts";
 
 const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-/** RFC 7643 §5: what this server really supports (no bulk, no password change). */
-export function serviceProviderConfig(scimBase: string, maxResults: number, cursorTimeoutSeconds: number) {
+/** The Bulk limits (RFC 7644 §3.7.4) as configured and enforced: operations per request, body bytes. */
+export type BulkLimits = { maxOperations: number; maxPayloadSize: number };
+
+/** RFC 7643 §5: what this server really supports (no password change). */
+export function serviceProviderConfig(scimBase: string, maxResults: number, cursorTimeoutSeconds: number, bulkLimits: BulkLimits) {
   return {
     schemas: ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
     documentationUri: "https://github.com/rollcall/rollcall#scim",
     patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: true, maxOperations: bulkLimits.maxOperations, maxPayloadSize: bulkLimits.maxPayloadSize },
     filter: { supported: true, maxResults },
     changePassword: { supported: false },
     sort: { supported: true },

@@ -1,12 +1,11 @@
 import Router from "@koa/router";
 import type { AppContext, AppState } from "../context.ts";
 import type { AppDeps } from "../deps.ts";
-import { AppError, NotFoundError } from "../errors.ts";
-import { scimAuth, scimRateLimit } from "../middleware/scimAuth.ts";
+import { NotFoundError } from "../errors.ts";
+import { scimAuth, scimRateLimit, takeScimRateToken } from "../middleware/scimAuth.ts";
 import { jsonBody } from "../middleware/jsonBody.ts";
 import { SCIM_MEDIA_TYPE } from "../middleware/errorHandler.ts";
-import { createUser, deleteUser, patchUser, replaceUser, type UserCommandDeps } from "../commands/users/userCommands.ts";
-import { createGroup, deleteGroup, patchGroup, replaceGroup, type GroupCommandDeps } from "../commands/groups/groupCommands.ts";
+import { countProvisioning } from "../middleware/scimInstrumentation.ts";
 import type { Actor } from "../changes/change.ts";
 import { findUserWithMemberships } from "../models/userQueries.ts";
 import { findTeam, memberIdsOfTeams } from "../models/teamQueries.ts";
@@ -21,6 +20,9 @@ import { parseListQuery, type ListQuery } from "./listQuery.ts";
 import { applyProjection, excludesAttribute, parseProjection, type Projection } from "./projection.ts";
 import { etagOf, presentScimUser } from "./presenters/scimUser.ts";
 import { presentScimGroup } from "./presenters/scimGroup.ts";
+import { performScimWrite, type ScimWrite, type ScimWriteDeps, type ScimWriteOutcome } from "./resourceWrites.ts";
+import { BulkLimitError, parseBulkRequest } from "./bulk/bulkRequest.ts";
+import { runBulk } from "./bulk/runBulk.ts";
 
 /** Sends a SCIM JSON response (application/scim+json), with an ETag when a version is given. */
 function send(ctx: AppContext, status: number, body: unknown, version?: number): void {
@@ -61,7 +63,7 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   const router = new Router<AppState>({ prefix: "/scim/v2" });
   const { sequelize } = deps.db;
   const base = `${deps.config.publicUrl}/scim/v2`;
-  const commandDeps: GroupCommandDeps & UserCommandDeps = {
+  const commandDeps: ScimWriteDeps = {
     sequelize,
     metrics: deps.metrics,
     now: () => deps.clock.now(),
@@ -84,7 +86,14 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   router.use(scimRateLimit(deps.rateLimiter, deps.clock, deps.metrics));
   // After authentication and the rate limit: a bad token is a 401 whatever its body, and is never parsed.
   const { limits } = deps.config.scim;
-  router.use(jsonBody(deps.config.scim.bodyLimitBytes, { maxObjectKeys: limits.maxObjectKeys, maxStringLength: limits.maxStringLength }));
+  // RFC 7644 §3.7.4: a Bulk body over maxPayloadSize (the one SCIM body limit) is a 413 naming that limit.
+  const isBulk = (ctx: AppContext) => /\/Bulk\/?$/i.test(ctx.path);
+  const bulkLimits = { maxOperations: deps.config.scim.bulkMaxOperations, maxPayloadSize: deps.config.scim.bodyLimitBytes };
+  const tooLarge = (ctx: AppContext, limitBytes: number) =>
+    isBulk(ctx)
+      ? new BulkLimitError(`The size of the bulk request exceeds the maxPayloadSize (${limitBytes}) of /ServiceProviderConfig (ROLLCALL_SCIM_BODY_LIMIT_BYTES).`, limitBytes, "ROLLCALL_SCIM_BODY_LIMIT_BYTES")
+      : undefined;
+  router.use(jsonBody(deps.config.scim.bodyLimitBytes, { maxObjectKeys: limits.maxObjectKeys, maxStringLength: limits.maxStringLength, tooLarge }));
 
   const userResource = async (row: UserRow, projection: Projection, memberships?: MembershipRow[]) => {
     const teams = excludesAttribute(projection, "groups") ? null : memberships ?? (await membershipsOfUsers(sequelize, [row.id])).get(row.id) ?? [];
@@ -93,6 +102,19 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   const groupResource = async (row: TeamRow, projection: Projection) => {
     const members = excludesAttribute(projection, "members") ? null : (await memberIdsOfTeams(sequelize, [row.id])).get(row.id) ?? [];
     return applyProjection(presentScimGroup(row, members, deps.config.publicUrl), projection);
+  };
+  const write = (ctx: AppContext, scimWrite: ScimWrite) => performScimWrite(commandDeps, ctx.state.tenant!, actorOf(ctx), base, scimWrite);
+  /** Answers a single-resource write: 201 with Location, or 200, with the resource and its ETag; 204 for a delete. */
+  const answerWrite = async (ctx: AppContext, outcome: ScimWriteOutcome) => {
+    if (outcome.status === 204) {
+      ctx.status = 204;
+      return;
+    }
+    if (outcome.status === 201) ctx.set("Location", outcome.location);
+    const resource = outcome.resource === "Users"
+      ? await userResource(outcome.row, projectionOf(ctx), outcome.memberships)
+      : await groupResource(outcome.row, projectionOf(ctx));
+    send(ctx, outcome.status, resource, outcome.version);
   };
   /** One page of an RFC 9865 cursor walk: open the cursor, read the rows after it, sign where the next page starts. */
   const cursorPage = async <Row>(
@@ -132,7 +154,7 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   };
 
   const { maxResults, cursorTimeoutSeconds } = deps.config.scim;
-  router.get("/ServiceProviderConfig", (ctx) => send(ctx, 200, serviceProviderConfig(base, maxResults, cursorTimeoutSeconds)));
+  router.get("/ServiceProviderConfig", (ctx) => send(ctx, 200, serviceProviderConfig(base, maxResults, cursorTimeoutSeconds, bulkLimits)));
   router.get("/ResourceTypes", (ctx) => {
     const types = resourceTypes(base);
     send(ctx, 200, listResponse(types, types.length, 1));
@@ -151,61 +173,51 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     if (!doc) throw new NotFoundError("Schema", ctx.params.id);
     send(ctx, 200, doc);
   });
-  router.post("/Bulk", () => {
-    throw new AppError(501, "not_implemented", "Bulk operations are not supported (see /ServiceProviderConfig).");
+  // RFC 7644 §3.7. The request takes one rate-limit token at the door like any other, and each
+  // operation after its first takes one more: a Bulk costs what its operations would cost alone.
+  router.post("/Bulk", async (ctx) => {
+    const request = parseBulkRequest(ctx.state.body, bulkLimits.maxOperations);
+    const response = await runBulk(request, {
+      perform: (scimWrite) => write(ctx, scimWrite),
+      admit: () => takeScimRateToken(deps.rateLimiter, deps.clock, deps.metrics, ctx.state.tenant!),
+      locationOf: (resource, id) => `${base}/${resource}/${encodeURIComponent(id)}`,
+      observe: (operation, status) => countProvisioning(deps.metrics, operation.method, operation.resource, status),
+      failed: (error, thrown) => ctx.state.log.error({ err: error.cause ?? thrown, code: error.code }, "bulk operation failed"),
+    });
+    send(ctx, 200, response);
   });
 
   router.get("/Users", (ctx) => listUsers(ctx, parseListQuery(ctx.query, deps.config.scim.maxResults)));
   router.post("/Users/.search", (ctx) => listUsers(ctx, parseListQuery(searchBody(ctx), deps.config.scim.maxResults)));
-  router.post("/Users", async (ctx) => {
-    const result = await createUser(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.state.body);
-    ctx.set("Location", `${base}/Users/${result.row.id}`);
-    send(ctx, 201, await userResource(result.row, projectionOf(ctx), result.memberships), result.row.version);
-  });
+  router.post("/Users", async (ctx) => answerWrite(ctx, await write(ctx, { method: "POST", resource: "Users", body: ctx.state.body })));
   router.get("/Users/:id", async (ctx) => {
     const row = await findUserWithMemberships(sequelize, ctx.state.tenant!.organizationId, ctx.params.id!);
     if (!row) throw new NotFoundError("User", ctx.params.id);
     if (answeredNotModified(ctx, row.version)) return;
     send(ctx, 200, await userResource(row, projectionOf(ctx), row.memberships), row.version);
   });
-  router.put("/Users/:id", async (ctx) => {
-    const result = await replaceUser(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.params.id!, ctx.state.body, ifMatchOf(ctx));
-    send(ctx, 200, await userResource(result.row, projectionOf(ctx), result.memberships), result.row.version);
-  });
-  router.patch("/Users/:id", async (ctx) => {
-    const result = await patchUser(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.params.id!, ctx.state.body, ifMatchOf(ctx));
-    send(ctx, 200, await userResource(result.row, projectionOf(ctx), result.memberships), result.row.version);
-  });
-  router.delete("/Users/:id", async (ctx) => {
-    await deleteUser(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.params.id!, ifMatchOf(ctx));
-    ctx.status = 204;
-  });
+  router.put("/Users/:id", async (ctx) =>
+    answerWrite(ctx, await write(ctx, { method: "PUT", resource: "Users", id: ctx.params.id!, body: ctx.state.body, ifMatch: ifMatchOf(ctx) })));
+  router.patch("/Users/:id", async (ctx) =>
+    answerWrite(ctx, await write(ctx, { method: "PATCH", resource: "Users", id: ctx.params.id!, body: ctx.state.body, ifMatch: ifMatchOf(ctx) })));
+  router.delete("/Users/:id", async (ctx) =>
+    answerWrite(ctx, await write(ctx, { method: "DELETE", resource: "Users", id: ctx.params.id!, ifMatch: ifMatchOf(ctx) })));
 
   router.get("/Groups", (ctx) => listGroups(ctx, parseListQuery(ctx.query, deps.config.scim.maxResults)));
   router.post("/Groups/.search", (ctx) => listGroups(ctx, parseListQuery(searchBody(ctx), deps.config.scim.maxResults)));
-  router.post("/Groups", async (ctx) => {
-    const { row } = await createGroup(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.state.body);
-    ctx.set("Location", `${base}/Groups/${row.id}`);
-    send(ctx, 201, await groupResource(row, projectionOf(ctx)), row.version);
-  });
+  router.post("/Groups", async (ctx) => answerWrite(ctx, await write(ctx, { method: "POST", resource: "Groups", body: ctx.state.body })));
   router.get("/Groups/:id", async (ctx) => {
     const row = await findTeam(sequelize, ctx.state.tenant!.organizationId, ctx.params.id!);
     if (!row) throw new NotFoundError("Group", ctx.params.id);
     if (answeredNotModified(ctx, row.version)) return;
     send(ctx, 200, await groupResource(row, projectionOf(ctx)), row.version);
   });
-  router.put("/Groups/:id", async (ctx) => {
-    const { row } = await replaceGroup(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.params.id!, ctx.state.body, ifMatchOf(ctx));
-    send(ctx, 200, await groupResource(row, projectionOf(ctx)), row.version);
-  });
-  router.patch("/Groups/:id", async (ctx) => {
-    const { row } = await patchGroup(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.params.id!, ctx.state.body, ifMatchOf(ctx));
-    send(ctx, 200, await groupResource(row, projectionOf(ctx)), row.version);
-  });
-  router.delete("/Groups/:id", async (ctx) => {
-    await deleteGroup(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.params.id!, ifMatchOf(ctx));
-    ctx.status = 204;
-  });
+  router.put("/Groups/:id", async (ctx) =>
+    answerWrite(ctx, await write(ctx, { method: "PUT", resource: "Groups", id: ctx.params.id!, body: ctx.state.body, ifMatch: ifMatchOf(ctx) })));
+  router.patch("/Groups/:id", async (ctx) =>
+    answerWrite(ctx, await write(ctx, { method: "PATCH", resource: "Groups", id: ctx.params.id!, body: ctx.state.body, ifMatch: ifMatchOf(ctx) })));
+  router.delete("/Groups/:id", async (ctx) =>
+    answerWrite(ctx, await write(ctx, { method: "DELETE", resource: "Groups", id: ctx.params.id!, ifMatch: ifMatchOf(ctx) })));
   return router;
 }
 

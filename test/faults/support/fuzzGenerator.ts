@@ -238,20 +238,58 @@ export function createFuzzGenerator(corpus: FuzzCorpus, rng: Rng): FuzzGenerator
     const collection = kind === "user" ? "/scim/v2/Users" : "/scim/v2/Groups";
     const own = kind === "user" ? targets.userIds : targets.groupIds;
     const id = own.length > 0 && rng.chance(0.85) ? rng.pick(own) : knownId(targets);
-    const resourceBody = () => {
-      let value = resolveTemplates(rng.pick(corpus.byKind[kind].length > 0 ? corpus.byKind[kind] : corpus.bodies), targets);
+    const resourceValue = (of: "user" | "group" = kind): Json => {
+      let value = resolveTemplates(rng.pick(corpus.byKind[of].length > 0 ? corpus.byKind[of] : corpus.bodies), targets);
       for (let i = rng.chance(0.5) ? rng.int(1, 3) : 0; i > 0; i--) value = mutate(value);
-      return serialize(value, targets);
+      return value;
     };
-    const patch = () => {
+    const resourceBody = () => serialize(resourceValue(), targets);
+    const patchValue = (): Json => {
       if (corpus.byKind.patch.length > 0 && rng.chance(0.5)) {
         let value = resolveTemplates(rng.pick(corpus.byKind.patch), targets);
         for (let i = rng.chance(0.5) ? rng.int(1, 2) : 0; i > 0; i--) value = mutate(value);
-        return serialize(value, targets);
+        return value;
       }
-      return serialize(patchBody(), targets);
+      return patchBody();
     };
-    switch (rng.pick(["list", "list", "get", "get", "create", "create", "create", "replace", "patch", "patch", "patch", "search", "delete"])) {
+    const patch = () => serialize(patchValue(), targets);
+    /**
+     * A BulkRequest of up to six operations on users and groups, with bulkIds, references to them
+     * (forward, unknown, circular, in paths and member values) and versions, sometimes mutated.
+     */
+    const bulkBody = () => {
+      const count = rng.int(1, 6);
+      const reference = () => `bulkId:b${rng.int(0, count)}`;
+      const operations: Json[] = Array.from({ length: count }, (_, i) => {
+        const of = rng.chance(0.5) ? "user" : "group";
+        const endpoint = of === "user" ? "/Users" : "/Groups";
+        const target = rng.chance(0.3) ? reference() : rng.chance(0.85) ? KNOWN_ID_PLACEHOLDER : word(26);
+        const version: { [key: string]: Json } = rng.chance(0.2) ? { version: rng.pick(['W/"1"', 'W/"2"', "*", '"x"', "", word()]) } : {};
+        switch (rng.pick(["POST", "POST", "POST", "PUT", "PATCH", "PATCH", "DELETE"])) {
+          case "POST": {
+            const data = resourceValue(of);
+            if (of === "group" && data && typeof data === "object" && !Array.isArray(data) && rng.chance(0.6)) {
+              data.members = Array.from({ length: rng.int(1, 3) }, () => ({ value: rng.chance(0.7) ? reference() : KNOWN_ID_PLACEHOLDER }));
+            }
+            return { method: "POST", path: endpoint, ...(rng.chance(0.9) ? { bulkId: `b${i}` } : {}), data };
+          }
+          case "PUT":
+            return { method: "PUT", path: `${endpoint}/${target}`, ...version, data: resourceValue(of) };
+          case "PATCH":
+            return { method: "PATCH", path: `${endpoint}/${target}`, ...version, data: patchValue() };
+          default:
+            return { method: "DELETE", path: `${endpoint}/${target}`, ...version };
+        }
+      });
+      let value: Json = {
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        ...(rng.chance(0.3) ? { failOnErrors: rng.pick([1, 2, 0, -1, 1.5, "1"]) } : {}),
+        Operations: operations,
+      };
+      if (rng.chance(0.2)) value = mutate(value);
+      return serialize(value, targets);
+    };
+    switch (rng.pick(["list", "list", "get", "get", "create", "create", "create", "replace", "patch", "patch", "patch", "search", "delete", "bulk"])) {
       case "list":
         return { method: "GET", path: collection + queryString(), bytes: undefined };
       case "get":
@@ -262,6 +300,8 @@ export function createFuzzGenerator(corpus: FuzzCorpus, rng: Rng): FuzzGenerator
         return { method: "PUT", path: `${collection}/${id}`, bytes: resourceBody() };
       case "patch":
         return { method: "PATCH", path: `${collection}/${id}`, bytes: patch() };
+      case "bulk":
+        return { method: "POST", path: "/scim/v2/Bulk", bytes: bulkBody() };
       case "search":
         return { method: "POST", path: `${collection}/.search`, bytes: serialize({ schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], filter: filter(), startIndex: rng.int(-2, 5), count: rng.int(-1, 50) }, targets) };
       default:

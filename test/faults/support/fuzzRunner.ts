@@ -11,7 +11,7 @@ export type FuzzReport = {
   sent: number;
   durationMs: number;
   histogram: Record<string, number>;
-  /** 5xx answers (except 501 for /Bulk, which RFC 7644 prescribes), with the request that caused them. */
+  /** 5xx answers (and Bulk operations answered 5xx inside a 200), with the request that caused them. */
   serverErrors: string[];
   serverErrorCount: number;
   /** Error answers on /scim that the server produced without the SCIM error body. */
@@ -79,6 +79,17 @@ function hasScimErrorBody(response: Response): boolean {
 }
 
 /** The id a /Users/<id> or /Groups/<id> path names, decoded; undefined for other paths. */
+/** A Bulk answer is a 200 even when an operation in it failed on the server: each operation's status counts too. */
+function bulkOperationFailedOnServer(path: string, response: Response): boolean {
+  if (response.status !== 200 || !/^\/scim\/v2\/Bulk(\?|$)/.test(path)) return false;
+  try {
+    const body = JSON.parse(response.body) as { Operations?: Array<{ status?: unknown }> };
+    return (body.Operations ?? []).some((op) => Number(op.status) >= 500);
+  } catch {
+    return false;
+  }
+}
+
 function pathId(path: string): string | undefined {
   const match = /^\/scim\/v2\/(?:Users|Groups)\/([^/?]+)(?:\?|$)/.exec(path);
   if (!match) return undefined;
@@ -98,6 +109,25 @@ function crossesTenants(targets: FuzzTargets, request: FuzzRequest): boolean {
   const auth = request.headers.Authorization;
   const own = targets.userIds.includes(id) || targets.groupIds.includes(id);
   return (auth === `Bearer ${targets.token}` && targets.foreignIds.includes(id)) || (auth === `Bearer ${targets.otherToken}` && own);
+}
+
+/**
+ * The 2xx operations of a Bulk answer that acted on the other organization's resource (one
+ * organization's token reached the other's id through an operation's path).
+ */
+function bulkCrossTenantHits(targets: FuzzTargets, request: FuzzRequest, response: Response): string[] {
+  if (response.status !== 200 || !/^\/scim\/v2\/Bulk(\?|$)/.test(request.path)) return [];
+  const auth = request.headers.Authorization;
+  try {
+    const body = JSON.parse(response.body) as { Operations?: Array<{ status?: unknown; location?: unknown }> };
+    return (body.Operations ?? [])
+      .filter((op) => Number(op.status) < 300 && typeof op.location === "string")
+      .map((op) => String(op.location).split("/").pop()!)
+      .filter((id) => (auth === `Bearer ${targets.token}` && targets.foreignIds.includes(id)) ||
+        (auth === `Bearer ${targets.otherToken}` && (targets.userIds.includes(id) || targets.groupIds.includes(id))));
+  } catch {
+    return [];
+  }
 }
 
 /** Learns ids from successful creates so later requests aim at real resources. */
@@ -155,8 +185,7 @@ export async function runFuzz(options: {
       }
       report.sent++;
       report.histogram[response.status] = (report.histogram[response.status] ?? 0) + 1;
-      const bulk = response.status === 501 && /^\/scim\/v2\/Bulk(\?|$)/.test(request.path);
-      if (response.status >= 500 && !bulk) {
+      if (response.status >= 500 || bulkOperationFailedOnServer(request.path, response)) {
         report.serverErrorCount++;
         if (report.serverErrors.length < 20) report.serverErrors.push(`${response.status} ${response.body.slice(0, 200)} <- ${describe(request)}`);
       }
@@ -169,6 +198,8 @@ export async function runFuzz(options: {
         report.crossTenantAttempts++;
         if (response.status < 300 && report.crossTenantHits.length < 20) report.crossTenantHits.push(`${response.status} ${response.body.slice(0, 200)} <- ${describe(request)}`);
       }
+      const bulkHits = bulkCrossTenantHits(options.targets, request, response);
+      if (bulkHits.length > 0 && report.crossTenantHits.length < 20) report.crossTenantHits.push(`Bulk reached ${bulkHits.join(", ")} <- ${describe(request)}`);
       learn(options.targets, request, response);
     }
   };
