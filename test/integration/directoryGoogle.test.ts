@@ -261,6 +261,26 @@ describe("Google Workspace directory connector", function () {
     expect((error as Error).message).to.equal("google refused the directory credentials (HTTP 400): invalid_grant: Invalid email or User ID");
   });
 
+  it("reports a user suspended in Google in a report run on any database, changing nothing", async () => {
+    const { orgId, token, connectionId } = await createOrgWithToken(shared.service.url!, { provider: "google" });
+    const users = [googleUser(google), googleUser(google, { suspended: true })];
+    for (const u of users) {
+      const res = await scim(shared.service.url!, token, "POST", "/Users", {
+        schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: u.primaryEmail, externalId: u.id,
+        name: { givenName: u.givenName, familyName: u.familyName }, emails: [{ value: u.primaryEmail, primary: true }], active: true,
+      });
+      expect(res.status, res.text).to.equal(201);
+    }
+    const dir = await admin(shared.service.url!, "PUT", `/v1/organizations/${orgId}/enterprise_connections/${connectionId}/directory`, {
+      provider: "google", base_url: google.url, token_url: google.tokenUrl, credentials: { service_account_json: account.json, subject: ADMIN },
+    });
+    expect(dir.status, dir.text).to.equal(200);
+    const res = await reconcileVia(orgId, { source: "idp" });
+    expect(res.status, res.text).to.equal(201);
+    expect(res.body.findings.map((f: { kind: string; idp: { id: string } }) => [f.kind, f.idp.id])).to.deep.equal([["idp_user_inactive", users[1]!.id]]);
+    expect((await usersOf(orgId)).every((u) => u.active)).to.equal(true);
+  });
+
   it("gives up on a quota that never frees with a request error, not a credentials error", async () => {
     googleUser(google);
     google.options.fail = { status: 403, count: 100, reason: "userRateLimitExceeded" };

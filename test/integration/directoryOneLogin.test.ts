@@ -241,6 +241,32 @@ describe("OneLogin directory connector", function () {
     expect(onelogin.requests.length).to.equal(7); // the token and six API calls: nothing was refused and retried
   });
 
+  it("reports the team of a deleted role in a report run on any database, changing nothing", async () => {
+    const { orgId, token, connectionId } = await createOrgWithToken(shared.service.url!, { provider: "onelogin" });
+    const users = [oneloginUser(onelogin), oneloginUser(onelogin)];
+    const stored: string[] = [];
+    for (const u of users) {
+      const res = await scim(shared.service.url!, token, "POST", "/Users", {
+        schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: u.email, name: { givenName: u.firstname, familyName: u.lastname },
+        emails: [{ value: u.email, primary: true }], active: true,
+      });
+      stored.push(res.body.id);
+    }
+    addRole(onelogin, "Everyone", users.map((u) => u.id));
+    const doomed = addRole(onelogin, `Finance ${unique()}`, [users[0]!.id]);
+    const team = await scim(shared.service.url!, token, "POST", "/Groups", {
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: onelogin.state.roles.get(doomed)!.name, members: [{ value: stored[0]! }],
+    });
+    await admin(shared.service.url!, "PUT", `/v1/organizations/${orgId}/enterprise_connections/${connectionId}/directory`, {
+      provider: "onelogin", base_url: onelogin.url, app_id: String(APP_ID), credentials: { client_id: "ol-client", client_secret: "ol-secret" },
+    });
+    expect((await reconcileVia(orgId, { source: "idp" })).body.summary.total).to.equal(0);
+    onelogin.state.roles.delete(doomed);
+    const res = await reconcileVia(orgId, { source: "idp" });
+    expect(res.body.findings.map((f: { kind: string; subject: { id: string } }) => [f.kind, f.subject.id])).to.deep.equal([["idp_group_missing", team.body.id]]);
+    expect(await membersOf(team.body.id)).to.deep.equal([stored[0]]);
+  });
+
   it("fetches a new token when OneLogin revoked the cached one", async () => {
     onelogin.state.directAppUsers.add(oneloginUser(onelogin).id);
     const c = connector();
