@@ -9,6 +9,16 @@ import { z } from "zod";
 const httpUrl = z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).transform((u) => u.replace(/\/+$/, ""));
 const nonEmpty = z.string().trim().min(1, "must not be empty").max(4096);
 
+/** Whether a string is a Google service account JSON key with what the JWT assertion needs. */
+function isServiceAccountKey(value: string): boolean {
+  try {
+    const key = JSON.parse(value) as Record<string, unknown>;
+    return key.type === "service_account" && typeof key.client_email === "string" && typeof key.private_key === "string" && key.private_key.includes("PRIVATE KEY");
+  } catch {
+    return false;
+  }
+}
+
 const common = {
   max_deactivation_ratio: z.number().min(0).max(1).optional(),
   interval_minutes: z.number().int().min(5).max(10_080).optional(),
@@ -41,9 +51,18 @@ const entra = z.strictObject({
 const google = z.strictObject({
   provider: z.literal("google"),
   customer: nonEmpty.default("my_customer"),
+  /** List one domain's users and groups instead of the whole customer's (Directory API `domain`). */
+  domain: z.string().trim().min(1).max(255).optional(),
+  /** The auto-provisioning scope as a Directory API user query, e.g. `orgUnitPath='/Engineering'` (README). */
+  user_query: z.string().trim().min(1).max(1024).optional(),
   base_url: httpUrl.default("https://admin.googleapis.com"),
   token_url: httpUrl.default("https://oauth2.googleapis.com/token"),
-  credentials: z.strictObject({ service_account_json: nonEmpty, subject: nonEmpty }),
+  /** What the app's auto-provisioning mapping sends as SCIM externalId: the Google user id (default), primaryEmail, or nothing. */
+  external_id_attribute: z.enum(["id", "primaryEmail", "none"]).default("id"),
+  credentials: z.strictObject({
+    service_account_json: nonEmpty.refine(isServiceAccountKey, "must be the service account's JSON key (type service_account, client_email, private_key)"),
+    subject: z.email({ message: "must be the email of the admin the service account acts as (domain-wide delegation)" }),
+  }),
   ...common,
 });
 
@@ -51,6 +70,10 @@ const onelogin = z.strictObject({
   provider: z.literal("onelogin"),
   base_url: httpUrl,
   app_id: nonEmpty,
+  /** What the app's SCIM Username parameter holds: the email (OneLogin's default) or the username. */
+  user_name_attribute: z.enum(["email", "username"]).default("email"),
+  /** What the SCIM JSON template sends as externalId: nothing (the default template), the OneLogin id, or the user's external_id. */
+  external_id_attribute: z.enum(["none", "id", "external_id"]).default("none"),
   credentials: z.strictObject({ client_id: nonEmpty, client_secret: nonEmpty }),
   ...common,
 });
@@ -66,8 +89,8 @@ export type DirectoryProvider = DirectoryBody["provider"];
 /** Non-secret settings as stored in directory_connections.settings (the body minus credentials and common fields). */
 export type OktaSettings = { base_url: string; app_id: string };
 export type EntraSettings = { tenant_id: string; service_principal_id: string; base_url: string; login_base_url: string; external_id_attribute: string };
-export type GoogleSettings = { customer: string; base_url: string; token_url: string };
-export type OneLoginSettings = { base_url: string; app_id: string };
+export type GoogleSettings = { customer: string; domain?: string; user_query?: string; base_url: string; token_url: string; external_id_attribute?: "id" | "primaryEmail" | "none" };
+export type OneLoginSettings = { base_url: string; app_id: string; user_name_attribute?: "email" | "username"; external_id_attribute?: "none" | "id" | "external_id" };
 
 /** Secret credentials per provider, as sealed in directory_connections.credentials. */
 export type OktaCredentials = { api_token: string } | { client_id: string; private_key: string; key_id?: string };

@@ -5,6 +5,9 @@ import { admin } from "../helpers/http.ts";
 import { createOrgWithToken } from "../helpers/factories.ts";
 import { startFakeOkta, type FakeOkta } from "../fakes/okta.ts";
 import { startFakeGraph, type FakeGraph } from "../fakes/graph.ts";
+import { startFakeGoogle } from "../fakes/google.ts";
+import { startFakeOneLogin } from "../fakes/onelogin.ts";
+import { makeServiceAccount } from "../helpers/googleServiceAccount.ts";
 import { select } from "../../server/models/sql.ts";
 
 const base = () => shared.service.url!;
@@ -101,6 +104,61 @@ describe("admin API: directory connections", () => {
     expect(res.body.ok).to.equal(false);
     expect(res.body.detail).to.match(/^entra refused the directory credentials \(HTTP 401\): invalid_client: AADSTS7000215/);
     expect(res.body.detail).not.to.contain("wrong");
+  });
+
+  it("stores a Google Workspace directory (key sealed, client_email and subject shown) and tests it through the Directory API", async () => {
+    const account = await makeServiceAccount();
+    const google = await startFakeGoogle({
+      serviceAccount: { clientEmail: account.clientEmail, keyId: account.keyId, publicKeyPem: account.publicKeyPem }, admins: new Set(["admin@acme.com"]), domain: "acme.com", pageSize: 1,
+    });
+    try {
+      for (const [id, suspended] of [["1", false], ["2", true]] as const) {
+        google.state.users.set(id, { id, primaryEmail: `g${id}@acme.com`, givenName: "G", familyName: id, suspended, archived: false, orgUnitPath: "/" });
+      }
+      google.state.groups.set("g1", { id: "g1", email: "eng@acme.com", name: "Eng", members: new Set(["1"]) });
+      const { orgId, connectionId } = await createOrgWithToken(base(), { provider: "google" });
+      const bad = await admin(base(), "PUT", dirPath(orgId, connectionId), { provider: "google", credentials: { service_account_json: "not json", subject: "nobody" } });
+      expect(bad.status).to.equal(400);
+      expect(bad.text).to.contain("service_account_json").and.contain("subject");
+      const put = await admin(base(), "PUT", dirPath(orgId, connectionId), {
+        provider: "google", base_url: google.url, token_url: google.tokenUrl, credentials: { service_account_json: account.json, subject: "admin@acme.com" },
+      });
+      expect(put.status, put.text).to.equal(200);
+      expect(put.body).to.include({ provider: "google", customer: "my_customer", external_id_attribute: "id" });
+      expect(put.body.credentials).to.deep.equal({ subject: "admin@acme.com", client_email: account.clientEmail, configured: true });
+      expect(put.text).not.to.contain("PRIVATE KEY");
+      const [row] = await select<{ credentials: string }>(shared.service.deps.db.sequelize, `SELECT credentials FROM directory_connections WHERE id = $1`, [put.body.id]);
+      expect(row!.credentials.startsWith("rcenc:v1:")).to.equal(true);
+      expect(row!.credentials).not.to.contain("PRIVATE KEY");
+      const res = await admin(base(), "POST", `${dirPath(orgId, connectionId)}/test`);
+      expect(res.body).to.deep.equal({ ok: true, detail: "google answered: 2 assigned user(s), 1 assigned group(s)", users: 2, groups: 1 });
+      google.options.keyRevoked = true;
+      const revoked = await admin(base(), "POST", `${dirPath(orgId, connectionId)}/test`);
+      expect(revoked.body).to.deep.equal({ ok: false, detail: "google refused the directory credentials (HTTP 400): invalid_grant: Invalid JWT Signature.", users: 0, groups: 0 });
+    } finally {
+      await google.close();
+    }
+  });
+
+  it("stores a OneLogin directory (secret sealed, client_id shown) and tests it; another organization cannot read or test it", async () => {
+    const onelogin = await startFakeOneLogin({ appId: 31337, clientId: "ol-id", clientSecret: "ol-very-secret", pageSize: 1 });
+    try {
+      for (const id of [1, 2, 3]) onelogin.state.users.set(id, { id, username: `u${id}`, email: `u${id}@acme.com`, firstname: "U", lastname: `${id}`, status: 1, state: 1, external_id: null });
+      onelogin.state.roles.set(9, { id: 9, name: "Staff", apps: new Set([31337]), users: new Set([1, 2, 3]) });
+      const a = await createOrgWithToken(base(), { provider: "onelogin" });
+      const b = await createOrgWithToken(base(), { provider: "onelogin" });
+      const put = await admin(base(), "PUT", dirPath(a.orgId, a.connectionId), { provider: "onelogin", base_url: onelogin.url, app_id: "31337", credentials: { client_id: "ol-id", client_secret: "ol-very-secret" } });
+      expect(put.status, put.text).to.equal(200);
+      expect(put.body).to.include({ provider: "onelogin", app_id: "31337", user_name_attribute: "email", external_id_attribute: "none" });
+      expect(put.body.credentials).to.deep.equal({ client_id: "ol-id", configured: true });
+      expect(put.text).not.to.contain("ol-very-secret");
+      const res = await admin(base(), "POST", `${dirPath(a.orgId, a.connectionId)}/test`);
+      expect(res.body).to.deep.equal({ ok: true, detail: "onelogin answered: 3 assigned user(s), 1 assigned group(s)", users: 3, groups: 1 });
+      expect((await admin(base(), "GET", dirPath(b.orgId, a.connectionId))).status).to.equal(404);
+      expect((await admin(base(), "POST", `${dirPath(b.orgId, a.connectionId)}/test`)).status).to.equal(404);
+    } finally {
+      await onelogin.close();
+    }
   });
 
   it("reports users Okta assigns and nobody provisioned in a report run on any database, changing nothing", async () => {

@@ -214,7 +214,7 @@ describe("admin portal in a browser", function () {
     }
     await page.getByRole("navigation", { name: "Portal sections" }).getByRole("link", { name: "Directory" }).click();
     await page.getByRole("heading", { level: 1, name: "Directory connection" }).waitFor();
-    expect(await page.getByRole("main").textContent()).to.include("No directory is configured").and.include("connectors are not built yet");
+    expect(await page.getByRole("main").textContent()).to.include("No directory is configured").and.include("Google Workspace").and.include("OneLogin");
     await page.getByLabel("Provider").selectOption("okta");
     await page.getByLabel("Okta base URL").fill(okta.url);
     await page.getByLabel("Okta app ID").fill("0oa_browser");

@@ -7,6 +7,9 @@ import { portalGet, portalPost, startPortal, type PortalClient } from "../helper
 import { oktaScimBody, oktaUser } from "../helpers/directoryWorld.ts";
 import { scim } from "../helpers/http.ts";
 import { startFakeOkta, type FakeOkta } from "../fakes/okta.ts";
+import { startFakeOneLogin } from "../fakes/onelogin.ts";
+import { startFakeGoogle } from "../fakes/google.ts";
+import { makeServiceAccount } from "../helpers/googleServiceAccount.ts";
 
 /** The portal's Directory page and the IdP side of its Reconciliation page, over plain HTTP. */
 describe("admin portal directory connections (HTTP)", function () {
@@ -73,6 +76,55 @@ describe("admin portal directory connections (HTTP)", function () {
     const tested = await portalPost(portalB, `/portal/directory/${orgB.connectionId}/test`);
     expect(tested.text).to.include("Connection failed.").and.include("ok: false, users: 0, groups: 0");
     expect(tested.text).not.to.include("wrong-token");
+  });
+
+  it("sets up and tests a OneLogin directory from the form: client secret sealed, client id shown", async () => {
+    const onelogin = await startFakeOneLogin({ appId: 424242, clientId: "ol-portal", clientSecret: "ol-portal-secret" });
+    try {
+      onelogin.state.users.set(7, { id: 7, username: "ana", email: "ana@acme.example", firstname: "Ana", lastname: "B", status: 1, state: 1, external_id: null });
+      onelogin.state.roles.set(70, { id: 70, name: "Staff", apps: new Set([424242]), users: new Set([7]) });
+      const org = await createOrgWithToken(base(), { provider: "onelogin" });
+      const portal = await startPortal(base(), org.orgId);
+      const form = await portalGet(portal, "/portal/directory");
+      expect(form.text).to.match(/<option value="onelogin" selected>OneLogin<\/option>/);
+      const saved = await portalPost(portal, `/portal/directory/${org.connectionId}`, {
+        provider: "onelogin", onelogin_base_url: onelogin.url, onelogin_app_id: "424242", onelogin_user_name_attribute: "email", onelogin_external_id_attribute: "none",
+        onelogin_client_id: "ol-portal", onelogin_client_secret: "ol-portal-secret", max_deactivation_percent: "20", interval_minutes: "60",
+      });
+      expect(saved.status, saved.text).to.equal(303);
+      expect((await directoryOf(org)).body).to.deep.include({ provider: "onelogin", app_id: "424242", credentials: { client_id: "ol-portal", configured: true } });
+      const tested = await portalPost(portal, `/portal/directory/${org.connectionId}/test`);
+      expect(tested.text).to.include("Connection works.").and.include("onelogin answered: 1 assigned user(s), 1 assigned group(s)");
+      expect(tested.text).not.to.include("ol-portal-secret");
+    } finally {
+      await onelogin.close();
+    }
+  });
+
+  it("sets up and tests a Google Workspace directory from the form, naming a bad key by its label", async () => {
+    const account = await makeServiceAccount();
+    const google = await startFakeGoogle({
+      serviceAccount: { clientEmail: account.clientEmail, keyId: account.keyId, publicKeyPem: account.publicKeyPem }, admins: new Set(["admin@acme.example"]), domain: "acme.example",
+    });
+    try {
+      google.state.users.set("11", { id: "11", primaryEmail: "kim@acme.example", givenName: "Kim", familyName: "L", suspended: false, archived: false, orgUnitPath: "/" });
+      const org = await createOrgWithToken(base(), { provider: "google" });
+      const portal = await startPortal(base(), org.orgId);
+      const fields = { provider: "google", google_base_url: google.url, google_token_url: google.tokenUrl, google_subject: "admin@acme.example", max_deactivation_percent: "20", interval_minutes: "60" };
+      const refused = await portalPost(portal, `/portal/directory/${org.connectionId}`, { ...fields, google_service_account_json: "{\"type\":\"user\"}" });
+      expect(refused.status).to.equal(400);
+      expect(refused.text).to.include("Google service account key (JSON): must be the service account&#39;s JSON key");
+      const saved = await portalPost(portal, `/portal/directory/${org.connectionId}`, { ...fields, google_service_account_json: account.json });
+      expect(saved.status, saved.text).to.equal(303);
+      const stored = (await directoryOf(org)).body;
+      expect(stored).to.deep.include({ provider: "google", customer: "my_customer", external_id_attribute: "id", credentials: { subject: "admin@acme.example", client_email: account.clientEmail, configured: true } });
+      const page = await portalGet(portal, "/portal/directory");
+      expect(page.text).to.include(account.clientEmail).and.not.include("PRIVATE KEY");
+      const tested = await portalPost(portal, `/portal/directory/${org.connectionId}/test`);
+      expect(tested.text).to.include("Connection works.").and.include("google answered: 1 assigned user(s), 0 assigned group(s)");
+    } finally {
+      await google.close();
+    }
   });
 
   it("refuses an invalid form with the field's label and stores nothing", async () => {

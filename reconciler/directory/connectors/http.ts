@@ -15,17 +15,30 @@ export type HttpOptions = {
   maxRetries?: number;
   /** The longest a single wait may be (a bogus Reset header must not park a run for an hour). */
   maxWaitMs?: number;
+  /**
+   * Whether an error answer is the IdP throttling rather than refusing: Google answers a quota
+   * overrun with 403 and reason rateLimitExceeded, which must be waited out, not reported as bad
+   * credentials. 429 is always throttling.
+   */
+  throttled?: (status: number, body: unknown) => boolean;
 };
 
 export type JsonResponse = { status: number; headers: Headers; body: unknown };
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** A vendor error body's message: Okta errorSummary, Graph error.message, OAuth error_description. */
+/**
+ * A vendor error body's message: Okta errorSummary, Graph and Google error.message, OAuth
+ * error_description, OneLogin's status.message (token endpoint) or message (API v2).
+ */
 export function vendorDetail(body: unknown): string {
   if (body && typeof body === "object") {
     const b = body as Record<string, unknown>;
     if (typeof b.errorSummary === "string") return `${b.errorCode ?? ""} ${b.errorSummary}`.trim();
+    if (b.status && typeof b.status === "object" && typeof (b.status as Record<string, unknown>).message === "string") {
+      const st = b.status as Record<string, unknown>;
+      return `${st.type ?? ""}: ${st.message}`.replace(/^: /, "");
+    }
     if (b.error && typeof b.error === "object") {
       const e = b.error as Record<string, unknown>;
       return `${e.code ?? ""} ${e.message ?? ""}`.trim();
@@ -72,16 +85,19 @@ export class DirectoryHttp {
   }
 
   private observe(headers: Headers): void {
-    const limit = Number(headers.get("x-rate-limit-limit"));
-    const remaining = Number(headers.get("x-rate-limit-remaining"));
-    const reset = Number(headers.get("x-rate-limit-reset"));
-    if (Number.isFinite(limit) && limit > 0 && Number.isFinite(remaining) && Number.isFinite(reset) && headers.has("x-rate-limit-reset")) {
-      this.window = { limit, remaining, resetAt: reset * 1000 };
-    }
+    const okta = rateWindow(headers, "x-rate-limit-");
+    // OneLogin spells them X-RateLimit-* and its Reset counts the seconds left in the window.
+    const onelogin = okta ? null : rateWindow(headers, "x-ratelimit-");
+    if (okta) this.window = { limit: okta.limit, remaining: okta.remaining, resetAt: okta.reset * 1000 };
+    else if (onelogin) this.window = { limit: onelogin.limit, remaining: onelogin.remaining, resetAt: this.now() + onelogin.reset * 1000 };
   }
 
-  /** How long a 429 asks to wait: Retry-After (seconds or a date), else X-Rate-Limit-Reset, else 1 s. */
-  private throttleWait(headers: Headers): number {
+  /**
+   * How long a throttled answer asks to wait: Retry-After (seconds or a date), else Okta's
+   * X-Rate-Limit-Reset (epoch seconds) or OneLogin's X-RateLimit-Reset (seconds left), else
+   * exponential backoff from 1 s with jitter (Google's advice for its 403/429 quota answers).
+   */
+  private throttleWait(headers: Headers, attempt: number): number {
     const retryAfter = headers.get("retry-after");
     if (retryAfter) {
       const seconds = Number(retryAfter);
@@ -91,7 +107,9 @@ export class DirectoryHttp {
     }
     const reset = Number(headers.get("x-rate-limit-reset"));
     if (headers.has("x-rate-limit-reset") && Number.isFinite(reset)) return Math.max(0, reset * 1000 - this.now());
-    return 1000;
+    const left = Number(headers.get("x-ratelimit-reset"));
+    if (headers.has("x-ratelimit-reset") && Number.isFinite(left)) return Math.max(0, left * 1000);
+    return 1000 * 2 ** attempt + Math.floor(Math.random() * 250);
   }
 
   /** Sends one request (retrying as above) and parses the JSON answer; 401/403 throw DirectoryAuthError. */
@@ -127,9 +145,10 @@ export class DirectoryHttp {
         // Not JSON (a proxy's HTML error page): keep the text for the error detail.
       }
       if (response.ok) return { status: response.status, headers: response.headers, body };
-      if (response.status === 401 || response.status === 403) throw new DirectoryAuthError(provider, response.status, vendorDetail(body));
-      if ((response.status === 429 || response.status >= 500) && attempt < this.maxRetries) {
-        const wait = response.status === 429 ? this.throttleWait(response.headers) : 250 * 2 ** attempt;
+      const throttled = response.status === 429 || (this.options.throttled?.(response.status, body) ?? false);
+      if (!throttled && (response.status === 401 || response.status === 403)) throw new DirectoryAuthError(provider, response.status, vendorDetail(body));
+      if ((throttled || response.status >= 500) && attempt < this.maxRetries) {
+        const wait = throttled ? this.throttleWait(response.headers, attempt) : 250 * 2 ** attempt;
         await this.sleep(Math.min(wait, this.maxWaitMs));
         continue;
       }
@@ -141,6 +160,15 @@ export class DirectoryHttp {
   async get(url: string, headers: Record<string, string>): Promise<JsonResponse> {
     return this.request(url, { headers });
   }
+}
+
+/** Limit, remaining and reset of one spelling of the rate-limit headers, when all three are there. */
+function rateWindow(headers: Headers, prefix: string): { limit: number; remaining: number; reset: number } | null {
+  if (!headers.has(`${prefix}limit`) || !headers.has(`${prefix}remaining`) || !headers.has(`${prefix}reset`)) return null;
+  const limit = Number(headers.get(`${prefix}limit`));
+  const remaining = Number(headers.get(`${prefix}remaining`));
+  const reset = Number(headers.get(`${prefix}reset`));
+  return Number.isFinite(limit) && limit > 0 && Number.isFinite(remaining) && Number.isFinite(reset) ? { limit, remaining, reset } : null;
 }
 
 /** The URL of `Link: <…>; rel="next"` (RFC 8288, as Okta pages), or null on the last page. */

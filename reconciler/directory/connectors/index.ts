@@ -1,10 +1,12 @@
 import type { DirectoryConfig } from "../settings.ts";
 import type { HttpOptions } from "./http.ts";
 import { entraConnector } from "./entra.ts";
+import { googleConnector } from "./google.ts";
 import { oktaConnector } from "./okta.ts";
+import { oneloginConnector } from "./onelogin.ts";
 import type { DirectoryConnector } from "./types.ts";
 
-/** The connector for a stored directory; Google and OneLogin are not built yet (README says so). */
+/** The connector for a stored directory. */
 export function connectorFor(config: DirectoryConfig, http: Omit<HttpOptions, "provider">): DirectoryConnector {
   switch (config.provider) {
     case "okta":
@@ -12,15 +14,19 @@ export function connectorFor(config: DirectoryConfig, http: Omit<HttpOptions, "p
     case "entra":
       return entraConnector(config.settings, config.credentials, http);
     case "google":
+      return googleConnector(config.settings, config.credentials, http);
     case "onelogin":
-      throw new UnsupportedProviderError(config.provider);
+      return oneloginConnector(config.settings, config.credentials, http);
+    default:
+      // A row stored by a newer Rollcall (a provider this version does not know) is stored, not pulled.
+      throw new UnsupportedProviderError((config as { provider: string }).provider);
   }
 }
 
-/** A provider whose connector does not exist yet: its directory can be stored, not pulled. */
+/** A provider whose connector this version does not have: its directory can be stored, not pulled. */
 export class UnsupportedProviderError extends Error {
   constructor(readonly provider: string) {
-    super(`the ${provider} directory connector is not implemented yet; its settings are stored but it cannot be pulled`);
+    super(`this version of Rollcall has no ${provider} directory connector; its settings are stored but it cannot be pulled`);
     this.name = "UnsupportedProviderError";
   }
 }

@@ -12,12 +12,12 @@ export type DirectoryTestResult = { ok: boolean; detail: string; users: number; 
 /** Feedback for one connection after a form post. */
 export type DirectoryFeedback = { connectionId: string; errors?: string[]; test?: DirectoryTestResult };
 
-const PROVIDER_NAMES: Record<string, string> = { ...FORM_PROVIDERS, google: "Google Workspace", onelogin: "OneLogin" };
-const NOT_BUILT = new Set(["google", "onelogin"]);
+const PROVIDER_NAMES: Record<string, string> = { ...FORM_PROVIDERS };
 
 const SETTING_LABELS: Record<string, string> = {
   base_url: "Base URL", app_id: "App ID", tenant_id: "Tenant ID", service_principal_id: "Service principal ID",
   login_base_url: "Login base URL", external_id_attribute: "Attribute sent as externalId", customer: "Customer", token_url: "Token URL",
+  domain: "Domain", user_query: "User query (provisioning scope)", user_name_attribute: "SCIM Username holds",
   auth: "Authentication", client_id: "Client ID", key_id: "Key ID", subject: "Admin subject", client_email: "Service account",
 };
 
@@ -34,8 +34,7 @@ function storedView(dir: DirectoryRow): SafeHtml {
   <dt>Deactivation limit</dt><dd>${Math.round(dir.max_deactivation_ratio * 1000) / 10}% of active users per repair</dd>
   <dt>Schedule</dt><dd>pulled every ${dir.interval_minutes} minutes, in full every ${dir.full_every_hours} hours</dd>
   <dt>Last pull</dt><dd>${timeTag(dir.last_run_at)}</dd>
-</dl>
-${NOT_BUILT.has(dir.provider) ? html`<div class="alert alert-info" role="note"><p><strong>${PROVIDER_NAMES[dir.provider]} is stored but not pulled:</strong> its connector is not built in this version of Rollcall, so Test connection and reconciliations say so and compare nothing.</p></div>` : ""}`;
+</dl>`;
 }
 
 function testResultView(test: DirectoryTestResult): SafeHtml {
@@ -48,9 +47,10 @@ function testResultView(test: DirectoryTestResult): SafeHtml {
 function setupForm(session: PortalSession, entry: ConnectionDirectory, errors: string[]): SafeHtml {
   const id = entry.connection.id;
   const dir = entry.directory;
-  const chosen = dir && Object.hasOwn(FORM_PROVIDERS, dir.provider) ? dir.provider : entry.connection.provider === "entra" ? "entra" : "okta";
+  const chosen = dir && Object.hasOwn(FORM_PROVIDERS, dir.provider) ? dir.provider : Object.hasOwn(FORM_PROVIDERS, entry.connection.provider) ? entry.connection.provider : "okta";
   const setting = (provider: string, key: string) => (dir?.provider === provider ? dir.settings[key] ?? "" : "");
   const errorsId = `dir-errors-${id}`;
+  const credential = (provider: string, key: string) => (dir?.provider === provider ? dir.public_credentials[key] ?? "" : "");
   const field = (name: string, label: string, props: { type?: string; value?: string; hint?: string; placeholder?: string } = {}) => html`<label for="${name}-${id}">${label}</label>
     <input id="${name}-${id}" name="${name}" type="${props.type ?? "text"}" value="${props.value ?? ""}"${props.placeholder ? html` placeholder="${props.placeholder}"` : ""}${props.type === "password" ? html` autocomplete="new-password"` : ""} aria-describedby="${errorsId}">
     ${props.hint ? html`<p class="hint">${props.hint}</p>` : ""}`;
@@ -60,7 +60,7 @@ function setupForm(session: PortalSession, entry: ConnectionDirectory, errors: s
   <select id="provider-${id}" name="provider" aria-describedby="${errorsId}">
     ${Object.entries(FORM_PROVIDERS).map(([value, name]) => html`<option value="${value}"${value === chosen ? html` selected` : ""}>${name}</option>`)}
   </select>
-  <p class="hint">Fill in the fields of the provider you chose; the other provider's fields are ignored. Google Workspace and OneLogin directories can be stored through the admin API, but their connectors are not built yet, so they are not offered here.</p>
+  <p class="hint">Fill in the fields of the provider you chose; the other providers' fields are ignored.</p>
   ${errorList(errorsId, errors)}
   <fieldset><legend>Okta</legend>
     ${field("okta_base_url", "Okta base URL", { type: "url", value: setting("okta", "base_url"), placeholder: "https://acme.okta.com" })}
@@ -75,6 +75,24 @@ function setupForm(session: PortalSession, entry: ConnectionDirectory, errors: s
     ${field("entra_login_base_url", "Entra login base URL (optional)", { type: "url", value: setting("entra", "login_base_url"), placeholder: "https://login.microsoftonline.com" })}
     ${field("entra_client_id", "Entra client ID", { value: dir?.provider === "entra" ? dir.public_credentials.client_id ?? "" : "" })}
     ${field("entra_client_secret", "Entra client secret", { type: "password" })}
+  </fieldset>
+  <fieldset><legend>Google Workspace</legend>
+    ${field("google_service_account_json", "Google service account key (JSON)", { type: "password", hint: "The JSON key of a service account with domain-wide delegation for the scopes admin.directory.user.readonly, admin.directory.group.readonly and admin.directory.group.member.readonly." })}
+    ${field("google_subject", "Google admin to act as", { type: "email", value: credential("google", "subject"), hint: "An admin whose rights the service account borrows (read users and groups is enough)." })}
+    ${field("google_customer", "Google customer ID (optional)", { value: setting("google", "customer"), placeholder: "my_customer" })}
+    ${field("google_domain", "Google domain (optional)", { value: setting("google", "domain"), hint: "List one domain's users and groups instead of the whole account's." })}
+    ${field("google_user_query", "Google user query (optional)", { value: setting("google", "user_query"), placeholder: "orgUnitPath='/Engineering'", hint: "The app's provisioning scope when it is an organizational unit; empty means every user." })}
+    ${field("google_external_id_attribute", "Google attribute sent as externalId", { value: setting("google", "external_id_attribute") || "id", hint: "id (the Google user id), primaryEmail, or none, as the app's attribute mapping sends it." })}
+    ${field("google_base_url", "Google Directory API base URL (optional)", { type: "url", value: setting("google", "base_url"), placeholder: "https://admin.googleapis.com" })}
+    ${field("google_token_url", "Google token URL (optional)", { type: "url", value: setting("google", "token_url"), placeholder: "https://oauth2.googleapis.com/token" })}
+  </fieldset>
+  <fieldset><legend>OneLogin</legend>
+    ${field("onelogin_base_url", "OneLogin API base URL", { type: "url", value: setting("onelogin", "base_url"), placeholder: "https://acme.onelogin.com" })}
+    ${field("onelogin_app_id", "OneLogin app ID", { value: setting("onelogin", "app_id"), hint: "The number in the Rollcall app's URL in OneLogin." })}
+    ${field("onelogin_user_name_attribute", "OneLogin SCIM Username holds", { value: setting("onelogin", "user_name_attribute") || "email", hint: "email (OneLogin's default) or username." })}
+    ${field("onelogin_external_id_attribute", "OneLogin attribute sent as externalId", { value: setting("onelogin", "external_id_attribute") || "none", hint: "none (the default SCIM JSON template sends none), id, or external_id." })}
+    ${field("onelogin_client_id", "OneLogin client ID", { value: credential("onelogin", "client_id") })}
+    ${field("onelogin_client_secret", "OneLogin client secret", { type: "password", hint: "An API credential pair with Read All (or Manage All) scope." })}
   </fieldset>
   <fieldset><legend>Repairs and schedule</legend>
     ${field("max_deactivation_percent", "Deactivation limit (% of active users)", { type: "number", value: dir ? String(Math.round(dir.max_deactivation_ratio * 1000) / 10) : "20", hint: "A repair that would deactivate more asks for an explicit confirmation first." })}
@@ -106,6 +124,6 @@ function connectionSection(session: PortalSession, entry: ConnectionDirectory, f
 export function directoryView(props: { session: PortalSession; entries: ConnectionDirectory[]; feedback?: DirectoryFeedback | undefined }): SafeHtml {
   return html`
 <p class="lead">A directory connection gives Rollcall read-only access to your IdP's own API, so a reconciliation can find what SCIM missed: users suspended without being unassigned, groups unassigned, people assigned before provisioning was switched on. Nothing changes until you repair a finding on the <a href="/portal/reconcile">Reconciliation</a> page.</p>
-<p>Built: ${statusBadge("Okta", "ok")} ${statusBadge("Microsoft Entra ID", "ok")}. Not built yet: ${statusBadge("Google Workspace", "neutral")} ${statusBadge("OneLogin", "neutral")} (they can be stored, but are not read).</p>
+<p>Read: ${Object.values(FORM_PROVIDERS).map((name) => html`${statusBadge(name, "ok")} `)}</p>
 ${props.entries.length === 0 ? emptyState("This organization has no enterprise connection yet: issue a SCIM token on the Setup page first.") : props.entries.map((e) => connectionSection(props.session, e, props.feedback))}`;
 }
