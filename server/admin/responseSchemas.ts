@@ -236,3 +236,21 @@ export const portalSession = z.object({
   url: z.string().describe("The one-time portal link to hand to the customer's admin."),
   expires_at: timestamp,
 });
+
+/** One event of the Events API (server/admin/eventPresenters.ts): the webhook body's fields and its id. */
+export const event = z.object({
+  id: z.string().describe("The event id: the `webhook-id` of its deliveries."),
+  object: z.literal("event"),
+  type: z.string(),
+  timestamp: z.string().describe("When the change happened (ISO 8601), as in the webhook body."),
+  created_at: timestamp,
+  data: z.record(z.string(), z.unknown()),
+});
+
+/** A page of the Events API: next_cursor is always present, to continue now or to poll from later. */
+export const eventPage = z.object({
+  object: z.literal("list"),
+  data: z.array(event),
+  has_more: z.boolean(),
+  next_cursor: z.string().describe("Pass as `after`: the next page, or where to poll from once more events are visible."),
+});
