@@ -10,7 +10,7 @@ export type DirectoryRow = {
   organization_id: string;
   enterprise_connection_id: string;
   provider: DirectoryProvider;
-  settings: Record<string, string>;
+  settings: Record<string, unknown>;
   public_credentials: Record<string, string>;
   credentials: string;
   max_deactivation_ratio: number;
@@ -28,7 +28,7 @@ export type DirectoryWrite = {
   organizationId: string;
   connectionId: string;
   provider: DirectoryProvider;
-  settings: Record<string, string>;
+  settings: Record<string, unknown>;
   publicCredentials: Record<string, string>;
   credentials: Record<string, string>;
   maxDeactivationRatio?: number;

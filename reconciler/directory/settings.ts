@@ -55,6 +55,8 @@ const google = z.strictObject({
   domain: z.string().trim().min(1).max(255).optional(),
   /** The auto-provisioning scope as a Directory API user query, e.g. `orgUnitPath='/Engineering'` (README). */
   user_query: z.string().trim().min(1).max(1024).optional(),
+  /** The auto-provisioning scope as groups (emails or ids): only their members (nested included) are users of the app. */
+  scope_groups: z.array(z.string().trim().min(1).max(255)).min(1).max(50).optional(),
   base_url: httpUrl.default("https://admin.googleapis.com"),
   token_url: httpUrl.default("https://oauth2.googleapis.com/token"),
   /** What the app's auto-provisioning mapping sends as SCIM externalId: the Google user id (default), primaryEmail, or nothing. */
@@ -89,7 +91,7 @@ export type DirectoryProvider = DirectoryBody["provider"];
 /** Non-secret settings as stored in directory_connections.settings (the body minus credentials and common fields). */
 export type OktaSettings = { base_url: string; app_id: string };
 export type EntraSettings = { tenant_id: string; service_principal_id: string; base_url: string; login_base_url: string; external_id_attribute: string };
-export type GoogleSettings = { customer: string; domain?: string; user_query?: string; base_url: string; token_url: string; external_id_attribute?: "id" | "primaryEmail" | "none" };
+export type GoogleSettings = { customer: string; domain?: string; user_query?: string; scope_groups?: string[]; base_url: string; token_url: string; external_id_attribute?: "id" | "primaryEmail" | "none" };
 export type OneLoginSettings = { base_url: string; app_id: string; user_name_attribute?: "email" | "username"; external_id_attribute?: "none" | "id" | "external_id" };
 
 /** Secret credentials per provider, as sealed in directory_connections.credentials. */
@@ -128,7 +130,7 @@ export function publicCredentials(body: DirectoryBody): Record<string, string> {
 }
 
 /** Splits a validated body into what the store keeps in the clear and what it seals. */
-export function splitBody(body: DirectoryBody): { settings: Record<string, string>; credentials: Record<string, string> } {
+export function splitBody(body: DirectoryBody): { settings: Record<string, unknown>; credentials: Record<string, string> } {
   const { provider: _p, credentials, max_deactivation_ratio: _r, interval_minutes: _i, full_every_hours: _f, ...settings } = body;
-  return { settings: settings as Record<string, string>, credentials: credentials as Record<string, string> };
+  return { settings, credentials: credentials as Record<string, string> };
 }

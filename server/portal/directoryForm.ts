@@ -27,6 +27,7 @@ const FIELD_LABELS: Record<FormProvider, Record<string, string>> = {
     customer: "Google customer ID",
     domain: "Google domain",
     user_query: "Google user query (provisioning scope)",
+    scope_groups: "Google groups in the provisioning scope",
     external_id_attribute: "Google attribute sent as externalId",
     base_url: "Google Directory API base URL",
     token_url: "Google token URL",
@@ -45,6 +46,10 @@ const FIELD_LABELS: Record<FormProvider, Record<string, string>> = {
 
 const text = (value: string | undefined) => (value === undefined || value.trim() === "" ? undefined : value.trim());
 const secret = (value: string | undefined) => (value === undefined || value === "" ? "" : value);
+const list = (value: string | undefined) => {
+  const items = (value ?? "").split(",").map((v) => v.trim()).filter((v) => v.length > 0);
+  return items.length > 0 ? items : undefined;
+};
 const number = (value: string | undefined) => (text(value) === undefined ? undefined : Number(value));
 
 /**
@@ -82,6 +87,7 @@ export function formToDirectoryBody(form: Record<string, string>, current: Direc
       customer: text(form.google_customer),
       domain: text(form.google_domain),
       user_query: text(form.google_user_query),
+      scope_groups: list(form.google_scope_groups),
       external_id_attribute: text(form.google_external_id_attribute),
       base_url: text(form.google_base_url),
       token_url: text(form.google_token_url),

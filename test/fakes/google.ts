@@ -18,6 +18,7 @@ import { json, serveFake, type FakeServer } from "./fakeServer.ts";
  *   → {kind: "admin#directory#groups", etag, groups: [{kind, id, etag, email, name, directMembersCount, description, adminCreated}], nextPageToken?}
  * - GET /admin/directory/v1/groups/{groupKey}/members?maxResults(≤200)&pageToken&includeDerivedMembership
  *   → {kind: "admin#directory#members", etag, members: [{kind, etag, id, email, role: MEMBER|OWNER|MANAGER, type: USER|GROUP, status}], nextPageToken?}
+ *   (a nested group is one member of type GROUP; with includeDerivedMembership=true its users are listed instead)
  *   an unknown group → 404 {error: {code: 404, message: "Resource Not Found: groupKey", errors: [{reason: "notFound", domain: "global"}]}}
  * - a missing/expired bearer → 401 {error: {code: 401, message: "Request had invalid authentication credentials. …",
  *   errors: [{message: "Invalid Credentials", domain: "global", reason: "authError", location: "Authorization", locationType: "header"}],
@@ -46,6 +47,7 @@ export type FakeGoogleUser = {
 
 export type FakeGoogleState = {
   users: Map<string, FakeGoogleUser>;
+  /** Members are user ids, or the ids of nested groups. */
   groups: Map<string, { id: string; email: string; name: string; members: Set<string> }>;
 };
 
@@ -178,8 +180,22 @@ export async function startFakeGoogle(options: FakeGoogleOptions, state: FakeGoo
       const key = decodeURIComponent(m[1]!);
       const group = state.groups.get(key) ?? [...state.groups.values()].find((g) => g.email === key);
       if (!group) return json(res, 404, googleError(404, "NOT_FOUND", "Resource Not Found: groupKey", "notFound"));
-      const members = [...group.members].sort().flatMap((id) => {
+      // A member id may name another group: listed as type GROUP, or expanded into its users with includeDerivedMembership.
+      const derived = url.searchParams.get("includeDerivedMembership") === "true";
+      const ids = new Set<string>();
+      const expand = (g: { members: Set<string> }, seen: Set<unknown>) => {
+        for (const id of g.members) {
+          const nested = state.groups.get(id);
+          if (nested && derived) {
+            if (!seen.has(nested)) expand(nested, seen.add(nested));
+          } else ids.add(id);
+        }
+      };
+      expand(group, new Set([group]));
+      const members = [...ids].sort().flatMap((id) => {
         const u = state.users.get(id);
+        const g = state.groups.get(id);
+        if (g) return [{ kind: "admin#directory#member", etag: `"m-${id}"`, id, email: g.email, role: "MEMBER", type: "GROUP", status: "ACTIVE" }];
         return u ? [{ kind: "admin#directory#member", etag: `"m-${id}"`, id, email: u.primaryEmail, role: "MEMBER", type: "USER", status: u.suspended ? "SUSPENDED" : "ACTIVE" }] : [];
       });
       return json(res, 200, paged(url, members, "members", "admin#directory#members", 200));

@@ -174,6 +174,19 @@ describe("directory reconcile against Google Workspace (Admin SDK Directory API)
     expect(res.body.summary.directories[0].users_seen).to.equal(3);
   });
 
+  it("limits the users to the members of the scope groups, nested groups included (scope_groups)", async () => {
+    const world = await googleWorld(4, [], { scope_groups: [`rollcall-users@${DOMAIN}`] });
+    google.state.groups.set("inner", { id: "inner", email: `contractors@${DOMAIN}`, name: "Contractors", members: new Set([world.users[3]!.id]) });
+    google.state.groups.set("scope", { id: "scope", email: `rollcall-users@${DOMAIN}`, name: "Rollcall users", members: new Set([...world.users.slice(0, 3).map((u) => u.id), "inner"]) });
+    googleUser(google); // not in the scope groups: not a missing user
+    const res = await reconcileVia(world.orgId, { source: "idp" });
+    expect(res.body.summary.total, JSON.stringify(res.body.findings)).to.equal(0);
+    expect(res.body.summary.directories[0].users_seen).to.equal(4);
+    google.state.groups.get("inner")!.members.clear(); // the contractor left the nested group: out of the app's scope
+    const after = await reconcileVia(world.orgId, { source: "idp" });
+    expect(after.body.findings.map((f: { kind: string; subject: { id: string } }) => [f.kind, f.subject.id])).to.deep.equal([["idp_user_unknown", world.ids.get(world.users[3]!.id)]]);
+  });
+
   it("holds the blast-radius guard when Google answers no users at all", async () => {
     const world = await googleWorld(5, [{ name: "Ops", members: [0, 1] }]);
     google.options.emptyUsers = true;

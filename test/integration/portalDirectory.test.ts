@@ -122,6 +122,10 @@ describe("admin portal directory connections (HTTP)", function () {
       expect(page.text).to.include(account.clientEmail).and.not.include("PRIVATE KEY");
       const tested = await portalPost(portal, `/portal/directory/${org.connectionId}/test`);
       expect(tested.text).to.include("Connection works.").and.include("google answered: 1 assigned user(s), 0 assigned group(s)");
+      const scoped = await portalPost(portal, `/portal/directory/${org.connectionId}`, { ...fields, google_service_account_json: account.json, google_scope_groups: "eng@acme.example, ops@acme.example" });
+      expect(scoped.status, scoped.text).to.equal(303);
+      expect((await directoryOf(org)).body.scope_groups).to.deep.equal(["eng@acme.example", "ops@acme.example"]);
+      expect((await portalGet(portal, "/portal/directory")).text).to.include('value="eng@acme.example, ops@acme.example"');
     } finally {
       await google.close();
     }

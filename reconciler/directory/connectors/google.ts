@@ -19,7 +19,8 @@ import { DirectoryHttp, vendorDetail, type HttpOptions } from "./http.ts";
  * Throttling: 429, or 403 with errors[].reason rateLimitExceeded/userRateLimitExceeded (usageLimits),
  * waited out with exponential backoff; any other 403 is the admin or the delegation lacking rights.
  * Google has no app assignment: the users in the app's provisioning scope are the customer's users
- * (or a domain's), narrowed by `user_query` when the scope is an organizational unit.
+ * (or a domain's), narrowed by `user_query` when the scope is an organizational unit, and to the
+ * members (nested included) of `scope_groups` when the scope is groups.
  */
 
 export const GOOGLE_SCOPES = [
@@ -147,11 +148,25 @@ export function googleConnector(settings: GoogleSettings, credentials: GoogleCre
 
   const userQuery = settings.user_query ? `&query=${encodeURIComponent(settings.user_query)}` : "";
 
+  /** Ids of the users in a group, nested groups' members included. */
+  async function* memberIds(groupKey: string): AsyncGenerator<string[]> {
+    const url = `${api}/groups/${encodeURIComponent(groupKey)}/members?maxResults=${GROUPS_PAGE}&includeDerivedMembership=true`;
+    for await (const page of pages<GoogleMember>(url, "members")) {
+      yield page.filter((m) => (m.type ?? "USER") === "USER" && typeof m.id === "string").map((m) => m.id!);
+    }
+  }
+
   return {
     provider: "google",
     async *users() {
+      // A group scope: the members' ids first (ids only, so memory stays small), then the users list filtered by them.
+      let inScope: Set<string> | null = null;
+      if (settings.scope_groups && settings.scope_groups.length > 0) {
+        inScope = new Set();
+        for (const group of settings.scope_groups) for await (const ids of memberIds(group)) for (const id of ids) inScope.add(id);
+      }
       for await (const page of pages<GoogleUser>(`${api}/users?${scope}&maxResults=${USERS_PAGE}&projection=basic&orderBy=email${userQuery}`, "users")) {
-        yield page.map((u) => googleUser(u, settings.external_id_attribute));
+        yield (inScope ? page.filter((u) => inScope.has(u.id)) : page).map((u) => googleUser(u, settings.external_id_attribute));
       }
     },
     async *groups() {
@@ -160,12 +175,7 @@ export function googleConnector(settings: GoogleSettings, credentials: GoogleCre
         yield page.map((g): DirectoryGroup => ({ idpId: g.id, externalId: str(g.email), name: str(g.name) ?? str(g.email) ?? g.id }));
       }
     },
-    async *members(groupIdpId) {
-      // Derived membership: a user in a nested group is a member of the outer one for the app too.
-      const url = `${api}/groups/${encodeURIComponent(groupIdpId)}/members?maxResults=${GROUPS_PAGE}&includeDerivedMembership=true`;
-      for await (const page of pages<GoogleMember>(url, "members")) {
-        yield page.filter((m) => (m.type ?? "USER") === "USER" && typeof m.id === "string").map((m) => m.id!);
-      }
-    },
+    // Derived membership: a user in a nested group is a member of the outer one for the app too.
+    members: memberIds,
   };
 }

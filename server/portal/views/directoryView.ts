@@ -17,7 +17,7 @@ const PROVIDER_NAMES: Record<string, string> = { ...FORM_PROVIDERS };
 const SETTING_LABELS: Record<string, string> = {
   base_url: "Base URL", app_id: "App ID", tenant_id: "Tenant ID", service_principal_id: "Service principal ID",
   login_base_url: "Login base URL", external_id_attribute: "Attribute sent as externalId", customer: "Customer", token_url: "Token URL",
-  domain: "Domain", user_query: "User query (provisioning scope)", user_name_attribute: "SCIM Username holds",
+  domain: "Domain", user_query: "User query (provisioning scope)", scope_groups: "Groups in the provisioning scope", user_name_attribute: "SCIM Username holds",
   auth: "Authentication", client_id: "Client ID", key_id: "Key ID", subject: "Admin subject", client_email: "Service account",
 };
 
@@ -25,7 +25,7 @@ const SETTING_LABELS: Record<string, string> = {
 function storedView(dir: DirectoryRow): SafeHtml {
   const rows: Array<[string, string]> = [
     ["Provider", PROVIDER_NAMES[dir.provider] ?? dir.provider],
-    ...Object.entries(dir.settings).map(([k, v]): [string, string] => [SETTING_LABELS[k] ?? k, String(v)]),
+    ...Object.entries(dir.settings).map(([k, v]): [string, string] => [SETTING_LABELS[k] ?? k, Array.isArray(v) ? v.join(", ") : String(v)]),
     ...Object.entries(dir.public_credentials).map(([k, v]): [string, string] => [`Credential: ${SETTING_LABELS[k] ?? k}`, String(v)]),
   ];
   return html`<dl class="facts">
@@ -48,7 +48,11 @@ function setupForm(session: PortalSession, entry: ConnectionDirectory, errors: s
   const id = entry.connection.id;
   const dir = entry.directory;
   const chosen = dir && Object.hasOwn(FORM_PROVIDERS, dir.provider) ? dir.provider : Object.hasOwn(FORM_PROVIDERS, entry.connection.provider) ? entry.connection.provider : "okta";
-  const setting = (provider: string, key: string) => (dir?.provider === provider ? dir.settings[key] ?? "" : "");
+  // A list setting (Google's scope_groups) shows as the comma-separated text the form takes back.
+  const setting = (provider: string, key: string): string => {
+    const value = dir?.provider === provider ? dir.settings[key] : undefined;
+    return value === undefined || value === null ? "" : Array.isArray(value) ? value.join(", ") : String(value);
+  };
   const errorsId = `dir-errors-${id}`;
   const credential = (provider: string, key: string) => (dir?.provider === provider ? dir.public_credentials[key] ?? "" : "");
   const field = (name: string, label: string, props: { type?: string; value?: string; hint?: string; placeholder?: string } = {}) => html`<label for="${name}-${id}">${label}</label>
@@ -82,6 +86,7 @@ function setupForm(session: PortalSession, entry: ConnectionDirectory, errors: s
     ${field("google_customer", "Google customer ID (optional)", { value: setting("google", "customer"), placeholder: "my_customer" })}
     ${field("google_domain", "Google domain (optional)", { value: setting("google", "domain"), hint: "List one domain's users and groups instead of the whole account's." })}
     ${field("google_user_query", "Google user query (optional)", { value: setting("google", "user_query"), placeholder: "orgUnitPath='/Engineering'", hint: "The app's provisioning scope when it is an organizational unit; empty means every user." })}
+    ${field("google_scope_groups", "Google groups in the provisioning scope (optional)", { value: setting("google", "scope_groups"), placeholder: "rollcall-users@acme.com", hint: "When the app provisions the members of some groups: their emails, separated by commas. Empty means every user (or the user query's)." })}
     ${field("google_external_id_attribute", "Google attribute sent as externalId", { value: setting("google", "external_id_attribute") || "id", hint: "id (the Google user id), primaryEmail, or none, as the app's attribute mapping sends it." })}
     ${field("google_base_url", "Google Directory API base URL (optional)", { type: "url", value: setting("google", "base_url"), placeholder: "https://admin.googleapis.com" })}
     ${field("google_token_url", "Google token URL (optional)", { type: "url", value: setting("google", "token_url"), placeholder: "https://oauth2.googleapis.com/token" })}
