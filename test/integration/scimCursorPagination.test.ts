@@ -9,6 +9,7 @@ import { buildApp } from "../../server/app.ts";
 
 const base = () => shared.service.url!;
 const SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /** Creates `n` users named `<prefix>.<i>…` and returns their ids in creation order. */
 async function createUsers(token: string, n: number, prefix = `walk${unique()}`): Promise<string[]> {
@@ -214,7 +215,7 @@ describe("SCIM cursor pagination (RFC 9865)", () => {
     });
   });
 
-  it("returns every user that exists throughout a walk exactly once while another client creates and deletes users", async function () {
+  it("returns every user that exists throughout a walk exactly once while another client creates, renames and deletes users", async function () {
     this.timeout(120_000);
     const { token } = await createOrgWithToken(base());
     const initial = await createUsers(token, 60);
@@ -230,6 +231,12 @@ describe("SCIM cursor pagination (RFC 9865)", () => {
         const created = await scim(base(), token, "POST", "/Users", scimUserBody());
         expect(created.status).to.equal(201);
         createdDuringWalk.add(created.body.id);
+        // Updates move nothing: the walk's key (creation time, id) is immutable.
+        const renamed = initial[(turn * 11) % initial.length]!;
+        if (!deletedDuringWalk.has(renamed)) {
+          const patch = { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "userName", value: `renamed.${turn}.${unique()}@example.com` }] };
+          expect((await scim(base(), token, "PATCH", `/Users/${renamed}`, patch)).status).to.equal(200);
+        }
         // Every third turn deletes an original user (spread over the whole list), the others a new one.
         const victim = turn % 3 === 0 ? initial[(turn * 7) % initial.length]! : [...createdDuringWalk][turn % createdDuringWalk.size]!;
         if (!deletedDuringWalk.has(victim)) {
