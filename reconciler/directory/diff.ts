@@ -162,14 +162,25 @@ export class DirectoryDiff {
     }];
   }
 
-  /** A user the incremental feed says is no longer assigned (or deleted in the IdP). */
-  diffUnassigned(idpId: string): Finding[] {
-    const candidates = lookup(this.byExternalId, idpId) ?? [];
-    const stored = candidates.length === 1 ? candidates[0]! : undefined;
+  /**
+   * A user the incremental feed says is no longer assigned (or deleted in the IdP). With the IdP's
+   * profile (Graph still has it for an unassigned or soft-deleted user) the user is matched like
+   * any other; without one, only by the IdP id as externalId (Okta's SCIM sends its user id).
+   */
+  diffUnassigned(idpId: string, profile?: DirectoryUser): Finding[] {
+    let stored: StoredUser | undefined;
+    if (profile) {
+      const m = this.match(profile);
+      stored = m.user ?? undefined;
+      if (stored) this.storedIdOf.set(idpId, stored.id);
+    } else {
+      const candidates = lookup(this.byExternalId, idpId) ?? [];
+      stored = candidates.length === 1 ? candidates[0]! : undefined;
+    }
     if (!stored || !stored.active) return [];
     return [{
       kind: "idp_user_inactive", reason: "unassigned_in_idp", subject: { type: "user", id: stored.id }, stored: storedView(stored),
-      idp: { id: idpId, assigned: false }, expected: { active: false }, action: "deactivate_user",
+      idp: { id: idpId, assigned: false, ...(profile ? { user_name: profile.userName, status: profile.status } : {}) }, expected: { active: false }, action: "deactivate_user",
     }];
   }
 
@@ -232,9 +243,24 @@ export class GroupDiff {
  * One team's members against its IdP group's: who the IdP has that the team lacks (among users
  * provisioned here) and who the team has that the IdP group does not.
  */
-export function diffMembers(team: StoredTeam, group: DirectoryGroup, idpMemberStoredIds: Set<string>, storedMemberIds: Set<string>): Finding[] {
+export function diffMembers(team: StoredTeam, group: DirectoryGroup, idpMemberStoredIds: Set<string>, storedMemberIds: ReadonlySet<string>): Finding[] {
   const missing = [...idpMemberStoredIds].filter((id) => !storedMemberIds.has(id)).sort();
   const stale = [...storedMemberIds].filter((id) => !idpMemberStoredIds.has(id)).sort();
+  return memberFindings(team, group, missing, stale, storedMemberIds.size);
+}
+
+/**
+ * An incremental run's member changes of one group (users as stored ids: added to / removed from
+ * the IdP group since the last pull) against the team's stored members: an addition the team
+ * lacks is missing here, a removal the team still holds is stale.
+ */
+export function diffMemberChanges(team: StoredTeam, group: DirectoryGroup, added: Iterable<string>, removed: Iterable<string>, storedMemberIds: ReadonlySet<string>): Finding[] {
+  const missing = [...new Set(added)].filter((id) => !storedMemberIds.has(id)).sort();
+  const stale = [...new Set(removed)].filter((id) => storedMemberIds.has(id)).sort();
+  return memberFindings(team, group, missing, stale, storedMemberIds.size);
+}
+
+function memberFindings(team: StoredTeam, group: DirectoryGroup, missing: string[], stale: string[], teamMembers: number): Finding[] {
   const findings: Finding[] = [];
   const idp = { group_id: group.idpId, name: group.name };
   for (const userId of missing) {
@@ -246,7 +272,7 @@ export function diffMembers(team: StoredTeam, group: DirectoryGroup, idpMemberSt
   for (const userId of stale) {
     findings.push({
       kind: "idp_member_stale", reason: "not_in_idp_group", subject: { type: "membership", team_id: team.id, user_id: userId },
-      stored: { member: true, team_members: storedMemberIds.size }, idp: { ...idp, member: false }, expected: { member: false }, action: "remove_team_members",
+      stored: { member: true, team_members: teamMembers }, idp: { ...idp, member: false }, expected: { member: false }, action: "remove_team_members",
     });
   }
   return findings;
