@@ -1,5 +1,6 @@
 import type { DirectoryGroup, DirectoryUser } from "./connectors/types.ts";
 import type { Finding } from "../types.ts";
+import { StoredUserTable, type StoredUser } from "./storedUserTable.ts";
 
 /*
  * The pure directory diff: the IdP's truth (users, groups, members, streamed in pages) against what
@@ -12,16 +13,7 @@ import type { Finding } from "../types.ts";
  * repair, never a guess.
  */
 
-/** A stored user of the connection, as compact as the diff needs it. */
-export type StoredUser = {
-  id: string;
-  externalId: string | null;
-  userName: string;
-  email: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  active: boolean;
-};
+export type { StoredUser };
 
 /** A live stored team of the connection. */
 export type StoredTeam = { id: string; externalId: string | null; displayName: string; members: number };
@@ -71,47 +63,57 @@ export type UserMatch = { user: StoredUser; by: "externalId" | "userName" | "ema
 
 /**
  * Matches IdP users to stored users and diffs them. Holds the stored users of one connection (in
- * compact form) and, once matched, which IdP id maps to which stored user; the IdP side arrives a
- * page at a time and is not kept.
+ * packed form, storedUserTable.ts) and, once matched, which IdP id claimed which stored user; the
+ * IdP side arrives a page at a time and is not kept.
  */
 export class DirectoryDiff {
-  private readonly byExternalId: Index<StoredUser> = new Map();
-  private readonly byUserName: Index<StoredUser> = new Map();
-  private readonly byEmail: Index<StoredUser> = new Map();
-  /** stored user id → the IdP id that claimed it. */
-  private readonly claimedBy = new Map<string, string>();
-  /** IdP user id → stored user id, for group members. */
-  readonly storedIdOf = new Map<string, string>();
+  private readonly table: StoredUserTable;
 
-  constructor(private readonly stored: Iterable<StoredUser>) {
-    for (const user of stored) {
-      push(this.byExternalId, user.externalId, user);
-      push(this.byUserName, lower(user.userName), user);
-      push(this.byEmail, lower(user.email), user);
+  constructor(stored: Iterable<StoredUser> | StoredUserTable) {
+    if (stored instanceof StoredUserTable) this.table = stored;
+    else {
+      this.table = new StoredUserTable();
+      for (const user of stored) this.table.add(user);
     }
+  }
+
+  /** The stored user id an IdP user was matched to (group members are mapped through it). */
+  storedIdOf(idpId: string): string | undefined {
+    return this.table.claimedBy(idpId);
   }
 
   /** Finds the stored user an IdP user stands for (see the module comment for the order). */
   match(idp: DirectoryUser): UserMatch {
-    const attempts: Array<["externalId" | "userName" | "email", StoredUser[] | undefined]> = [
-      ["externalId", lookup(this.byExternalId, idp.externalId)],
-      ["userName", lookup(this.byUserName, lower(idp.userName))],
-      ["email", idp.email === null ? undefined : [...(lookup(this.byEmail, lower(idp.email)) ?? []), ...(lookup(this.byUserName, lower(idp.email)) ?? [])]],
+    const row = this.matchRow(idp);
+    return row.row === null ? { user: null, ambiguous: row.ambiguous } : { user: this.table.user(row.row), by: row.by };
+  }
+
+  private matchRow(idp: DirectoryUser): { row: number; by: "externalId" | "userName" | "email" } | { row: null; ambiguous: string[] | null } {
+    const t = this.table;
+    const email = lower(idp.email);
+    const attempts: Array<["externalId" | "userName" | "email", number[]]> = [
+      ["externalId", idp.externalId === null ? [] : t.withExternalId(idp.externalId)],
+      ["userName", idp.userName === null ? [] : t.withUserName(idp.userName.toLowerCase())],
+      ["email", email === null ? [] : [...t.withEmail(email), ...t.withUserName(email)]],
     ];
     for (const [by, found] of attempts) {
-      if (!found || found.length === 0) continue;
-      const candidates = [...new Set(by === "externalId" ? found : found.filter((s) => s.externalId === null || s.externalId === idp.externalId))];
-      if (candidates.length === 0) return { user: null, ambiguous: found.map((s) => s.id) };
-      if (candidates.length > 1) return { user: null, ambiguous: candidates.map((s) => s.id) };
-      return { user: candidates[0]!, by };
+      if (found.length === 0) continue;
+      const unique = [...new Set(found)];
+      const candidates = by === "externalId" ? unique : unique.filter((row) => {
+        const externalId = t.user(row).externalId;
+        return externalId === null || externalId === idp.externalId;
+      });
+      if (candidates.length === 0) return { row: null, ambiguous: found.map((row) => t.idOf(row)) };
+      if (candidates.length > 1) return { row: null, ambiguous: candidates.map((row) => t.idOf(row)) };
+      return { row: candidates[0]!, by };
     }
-    return { user: null, ambiguous: null };
+    return { row: null, ambiguous: null };
   }
 
   /** The findings of one IdP user (full or incremental run). */
   diffUser(idp: DirectoryUser): Finding[] {
-    const m = this.match(idp);
-    if (m.user === null) {
+    const m = this.matchRow(idp);
+    if (m.row === null) {
       if (m.ambiguous) {
         return [{
           kind: "idp_user_missing", reason: "ambiguous_match", subject: idpSubject(idp), stored: { candidates: m.ambiguous }, expected: {}, idp: idpView(idp), action: null,
@@ -124,15 +126,14 @@ export class DirectoryDiff {
         expected: { userName: idp.userName ?? idp.email, externalId: idp.externalId, email: idp.email, givenName: idp.givenName, familyName: idp.familyName, active: true },
       }];
     }
-    const stored = m.user;
-    const earlier = this.claimedBy.get(stored.id);
+    const earlier = this.table.claimerOf(m.row);
     if (earlier !== undefined && earlier !== idp.idpId) {
       return [{
-        kind: "idp_user_missing", reason: "ambiguous_match", subject: idpSubject(idp), stored: { candidates: [stored.id], already_matched_to: earlier }, expected: {}, idp: idpView(idp), action: null,
+        kind: "idp_user_missing", reason: "ambiguous_match", subject: idpSubject(idp), stored: { candidates: [this.table.idOf(m.row)], already_matched_to: earlier }, expected: {}, idp: idpView(idp), action: null,
       }];
     }
-    this.claimedBy.set(stored.id, idp.idpId);
-    this.storedIdOf.set(idp.idpId, stored.id);
+    this.table.claim(m.row, idp.idpId);
+    const stored = this.table.user(m.row);
     const subject = { type: "user" as const, id: stored.id };
     if (stored.active && !idp.active) {
       return [{
@@ -168,16 +169,19 @@ export class DirectoryDiff {
    * any other; without one, only by the IdP id as externalId (Okta's SCIM sends its user id).
    */
   diffUnassigned(idpId: string, profile?: DirectoryUser): Finding[] {
-    let stored: StoredUser | undefined;
+    let row: number | undefined;
     if (profile) {
-      const m = this.match(profile);
-      stored = m.user ?? undefined;
-      if (stored) this.storedIdOf.set(idpId, stored.id);
+      const m = this.matchRow(profile);
+      if (m.row !== null) {
+        row = m.row;
+        this.table.claim(row, idpId);
+      }
     } else {
-      const candidates = lookup(this.byExternalId, idpId) ?? [];
-      stored = candidates.length === 1 ? candidates[0]! : undefined;
+      const candidates = this.table.withExternalId(idpId);
+      row = candidates.length === 1 ? candidates[0]! : undefined;
     }
-    if (!stored || !stored.active) return [];
+    if (row === undefined || !this.table.isActive(row)) return [];
+    const stored = this.table.user(row);
     return [{
       kind: "idp_user_inactive", reason: "unassigned_in_idp", subject: { type: "user", id: stored.id }, stored: storedView(stored),
       idp: { id: idpId, assigned: false, ...(profile ? { user_name: profile.userName, status: profile.status } : {}) }, expected: { active: false }, action: "deactivate_user",
@@ -186,8 +190,9 @@ export class DirectoryDiff {
 
   /** After a full pull: active users here that no IdP user claimed (unassigned without a SCIM call, or deleted). */
   *unknownUsers(): Generator<Finding> {
-    for (const user of this.stored) {
-      if (!user.active || this.claimedBy.has(user.id)) continue;
+    for (let row = 0; row < this.table.size; row++) {
+      if (!this.table.isActive(row) || this.table.claimerOf(row) !== undefined) continue;
+      const user = this.table.user(row);
       yield {
         kind: "idp_user_unknown", reason: "not_assigned_in_idp", subject: { type: "user", id: user.id }, stored: storedView(user),
         idp: null, expected: { active: false }, action: "deactivate_user",

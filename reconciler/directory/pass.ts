@@ -6,7 +6,8 @@ import type { RepairContext } from "../repairs.ts";
 import type { Finding, FindingKind, IdpFindingKind, RepairOutcome } from "../types.ts";
 import { connectDirectory, type DirectoryClientOptions } from "./connect.ts";
 import { DirectoryResyncRequired, type DirectoryChange, type DirectoryConnector, type DirectoryGroup, type MembershipChange } from "./connectors/types.ts";
-import { DirectoryDiff, GroupDiff, diffMemberChanges, diffMembers, type StoredTeam, type StoredUser } from "./diff.ts";
+import { DirectoryDiff, GroupDiff, diffMemberChanges, diffMembers, type StoredTeam } from "./diff.ts";
+import { StoredUserTable } from "./storedUserTable.ts";
 import { checkBlastRadius, BlastRadiusError } from "./guard.ts";
 import { directoryWriter, type DirectoryWriter, type ProvisionProfile } from "./repairWriter.ts";
 import { cursorOf, recordDirectoryPull, type DirectoryRow } from "./directoryStore.ts";
@@ -178,7 +179,7 @@ async function incrementalPull(pull: Pull, cursor: string): Promise<{ seen: { us
     for (const m of memberships) {
       groupsSeen.add(m.group.idpId);
       const team = groups.match(m.group);
-      const userId = diff.storedIdOf.get(m.userIdpId);
+      const userId = diff.storedIdOf(m.userIdpId);
       if (!team || userId === undefined) continue; // a group never pushed, or a user not provisioned here: not drift
       const entry = byTeam.get(team.id) ?? { team, group: m.group, added: [], removed: [] };
       byTeam.set(team.id, entry);
@@ -202,8 +203,9 @@ async function fullPull(pull: Pull): Promise<{ seen: { users: number; groups: nu
   const { rc, dir, connector, options, note, lap } = pull;
   const { sequelize, organizationId } = rc;
   const tx = rc.exec.readTx;
-  const stored: StoredUser[] = [];
-  for await (const batch of storedUsers(sequelize, tx, organizationId, dir.enterprise_connection_id)) stored.push(...batch);
+  // Packed as the batches arrive: the batch's row objects are let go at once (storedUserTable.ts).
+  const stored = new StoredUserTable();
+  for await (const batch of storedUsers(sequelize, tx, organizationId, dir.enterprise_connection_id)) for (const user of batch) stored.add(user);
   const diff = new DirectoryDiff(stored);
   lap("stored");
   // The change feed starts from before the pull, so what changes during it is seen next time.
@@ -242,7 +244,7 @@ async function fullPull(pull: Pull): Promise<{ seen: { users: number; groups: nu
           const members = new Set<string>();
           for await (const ids of connector.members(group.idpId)) {
             for (const id of ids) {
-              const userId = diff.storedIdOf.get(id);
+              const userId = diff.storedIdOf(id);
               if (userId !== undefined) members.add(userId);
             }
           }
