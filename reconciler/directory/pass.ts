@@ -237,10 +237,12 @@ async function fullPull(pull: Pull): Promise<{ seen: { users: number; groups: nu
     for (let from = 0; from < matched.length; from += MEMBER_CHUNK) {
       const chunk = matched.slice(from, from + MEMBER_CHUNK);
       const storedMembers = await teamMemberIds(sequelize, tx, organizationId, chunk.map((m) => m.team.id));
+      const findings: Finding[][] = [];
       let next = 0;
       await Promise.all(Array.from({ length: Math.min(MEMBER_READS_IN_FLIGHT, chunk.length) }, async () => {
         while (next < chunk.length) {
-          const { group, team } = chunk[next++]!;
+          const at = next++;
+          const { group, team } = chunk[at]!;
           const members = new Set<string>();
           for await (const ids of connector.members(group.idpId)) {
             for (const id of ids) {
@@ -248,9 +250,11 @@ async function fullPull(pull: Pull): Promise<{ seen: { users: number; groups: nu
               if (userId !== undefined) members.add(userId);
             }
           }
-          note(diffMembers(team, group, members, storedMembers.get(team.id)!));
+          findings[at] = diffMembers(team, group, members, storedMembers.get(team.id)!);
         }
       }));
+      // In the groups' order, whichever member list came back first.
+      for (const f of findings) note(f);
     }
   }
   note(groups.missingGroups());
