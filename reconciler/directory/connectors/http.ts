@@ -40,7 +40,7 @@ function exchange(url: string, init: { method?: string; headers?: Record<string,
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const secure = target.protocol === "https:";
-    const headers: Record<string, string> = { accept: "application/json", ...init.headers };
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": "rollcall-directory", ...init.headers };
     if (init.body !== undefined) headers["content-length"] = String(Buffer.byteLength(init.body));
     const req = (secure ? https : http).request(target, { method: init.method ?? "GET", headers, agent: agents[secure ? "https:" : "http:"] }, (res) => {
       const chunks: Buffer[] = [];
