@@ -109,7 +109,15 @@ try {
   // maxRSS covers the whole process, seeding included (the fake Okta runs in its own process);
   // sampling during the pass shows what the pass itself reaches and adds.
   let passPeak = rssBefore;
-  const sampler = setInterval(() => (passPeak = Math.max(passPeak, process.memoryUsage().rss)), 20);
+  // The heap's share of the peak (V8 heap used/total, external buffers), to tell live objects from garbage and buffers.
+  const heapPeak = { heapUsed: 0, heapTotal: 0, external: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    passPeak = Math.max(passPeak, m.rss);
+    heapPeak.heapUsed = Math.max(heapPeak.heapUsed, m.heapUsed);
+    heapPeak.heapTotal = Math.max(heapPeak.heapTotal, m.heapTotal);
+    heapPeak.external = Math.max(heapPeak.external, m.external);
+  }, 20);
   const full0 = performance.now();
   const full = await reconcileOrganization(deps, { organizationId: org, repair: false, trigger: "cli", source: "idp", directoryMode: "full" });
   const fullMs = performance.now() - full0;
@@ -117,7 +125,7 @@ try {
   const fullSummary = full.run.summary as RunSummary;
   const peak = process.resourceUsage().maxRSS * 1024;
   process.stdout.write(`full pass: ${(fullMs / 1000).toFixed(2)} s, ${await requests()} requests, status ${full.run.status}${full.run.error ? ` (${full.run.error})` : ""}, findings ${fullSummary.total}, users seen ${fullSummary.directories?.[0]?.users_seen}, groups seen ${fullSummary.directories?.[0]?.groups_seen}, phases (ms) ${JSON.stringify(fullSummary.directories?.[0]?.timings_ms)}\n`);
-  process.stdout.write(`RSS: ${mb(rssBefore)} before the pass, ${mb(passPeak)} at most during it (+${mb(passPeak - rssBefore)}); process maxRSS ${mb(peak)}\n`);
+  process.stdout.write(`RSS: ${mb(rssBefore)} before the pass, ${mb(passPeak)} at most during it (+${mb(passPeak - rssBefore)}); process maxRSS ${mb(peak)}; at most heap used ${mb(heapPeak.heapUsed)}, heap total ${mb(heapPeak.heapTotal)}, external ${mb(heapPeak.external)}\n`);
 
   await fake.change(changes);
   const before = await requests();

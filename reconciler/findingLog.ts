@@ -17,7 +17,7 @@ export type RunSummary = {
   source?: "local" | "idp" | "all";
   directories?: Array<{
     directoryId: string; provider: string; mode: "full" | "incremental"; users_seen: number; groups_seen: number;
-    timings_ms: Record<string, number>; repair_skipped?: string;
+    timings_ms: Record<string, number>; resynced?: true; repair_skipped?: string;
   }>;
 };
 

@@ -1,5 +1,6 @@
 import type { DirectoryGroup, DirectoryUser } from "./connectors/types.ts";
 import type { Finding } from "../types.ts";
+import { StoredUserTable, type StoredUser } from "./storedUserTable.ts";
 
 /*
  * The pure directory diff: the IdP's truth (users, groups, members, streamed in pages) against what
@@ -12,16 +13,7 @@ import type { Finding } from "../types.ts";
  * repair, never a guess.
  */
 
-/** A stored user of the connection, as compact as the diff needs it. */
-export type StoredUser = {
-  id: string;
-  externalId: string | null;
-  userName: string;
-  email: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  active: boolean;
-};
+export type { StoredUser };
 
 /** A live stored team of the connection. */
 export type StoredTeam = { id: string; externalId: string | null; displayName: string; members: number };
@@ -71,47 +63,57 @@ export type UserMatch = { user: StoredUser; by: "externalId" | "userName" | "ema
 
 /**
  * Matches IdP users to stored users and diffs them. Holds the stored users of one connection (in
- * compact form) and, once matched, which IdP id maps to which stored user; the IdP side arrives a
- * page at a time and is not kept.
+ * packed form, storedUserTable.ts) and, once matched, which IdP id claimed which stored user; the
+ * IdP side arrives a page at a time and is not kept.
  */
 export class DirectoryDiff {
-  private readonly byExternalId: Index<StoredUser> = new Map();
-  private readonly byUserName: Index<StoredUser> = new Map();
-  private readonly byEmail: Index<StoredUser> = new Map();
-  /** stored user id → the IdP id that claimed it. */
-  private readonly claimedBy = new Map<string, string>();
-  /** IdP user id → stored user id, for group members. */
-  readonly storedIdOf = new Map<string, string>();
+  private readonly table: StoredUserTable;
 
-  constructor(private readonly stored: Iterable<StoredUser>) {
-    for (const user of stored) {
-      push(this.byExternalId, user.externalId, user);
-      push(this.byUserName, lower(user.userName), user);
-      push(this.byEmail, lower(user.email), user);
+  constructor(stored: Iterable<StoredUser> | StoredUserTable) {
+    if (stored instanceof StoredUserTable) this.table = stored;
+    else {
+      this.table = new StoredUserTable();
+      for (const user of stored) this.table.add(user);
     }
+  }
+
+  /** The stored user id an IdP user was matched to (group members are mapped through it). */
+  storedIdOf(idpId: string): string | undefined {
+    return this.table.claimedBy(idpId);
   }
 
   /** Finds the stored user an IdP user stands for (see the module comment for the order). */
   match(idp: DirectoryUser): UserMatch {
-    const attempts: Array<["externalId" | "userName" | "email", StoredUser[] | undefined]> = [
-      ["externalId", lookup(this.byExternalId, idp.externalId)],
-      ["userName", lookup(this.byUserName, lower(idp.userName))],
-      ["email", idp.email === null ? undefined : [...(lookup(this.byEmail, lower(idp.email)) ?? []), ...(lookup(this.byUserName, lower(idp.email)) ?? [])]],
+    const row = this.matchRow(idp);
+    return row.row === null ? { user: null, ambiguous: row.ambiguous } : { user: this.table.user(row.row), by: row.by };
+  }
+
+  private matchRow(idp: DirectoryUser): { row: number; by: "externalId" | "userName" | "email" } | { row: null; ambiguous: string[] | null } {
+    const t = this.table;
+    const email = lower(idp.email);
+    const attempts: Array<["externalId" | "userName" | "email", number[]]> = [
+      ["externalId", idp.externalId === null ? [] : t.withExternalId(idp.externalId)],
+      ["userName", idp.userName === null ? [] : t.withUserName(idp.userName.toLowerCase())],
+      ["email", email === null ? [] : [...t.withEmail(email), ...t.withUserName(email)]],
     ];
     for (const [by, found] of attempts) {
-      if (!found || found.length === 0) continue;
-      const candidates = [...new Set(by === "externalId" ? found : found.filter((s) => s.externalId === null || s.externalId === idp.externalId))];
-      if (candidates.length === 0) return { user: null, ambiguous: found.map((s) => s.id) };
-      if (candidates.length > 1) return { user: null, ambiguous: candidates.map((s) => s.id) };
-      return { user: candidates[0]!, by };
+      if (found.length === 0) continue;
+      const unique = [...new Set(found)];
+      const candidates = by === "externalId" ? unique : unique.filter((row) => {
+        const externalId = t.user(row).externalId;
+        return externalId === null || externalId === idp.externalId;
+      });
+      if (candidates.length === 0) return { row: null, ambiguous: found.map((row) => t.idOf(row)) };
+      if (candidates.length > 1) return { row: null, ambiguous: candidates.map((row) => t.idOf(row)) };
+      return { row: candidates[0]!, by };
     }
-    return { user: null, ambiguous: null };
+    return { row: null, ambiguous: null };
   }
 
   /** The findings of one IdP user (full or incremental run). */
   diffUser(idp: DirectoryUser): Finding[] {
-    const m = this.match(idp);
-    if (m.user === null) {
+    const m = this.matchRow(idp);
+    if (m.row === null) {
       if (m.ambiguous) {
         return [{
           kind: "idp_user_missing", reason: "ambiguous_match", subject: idpSubject(idp), stored: { candidates: m.ambiguous }, expected: {}, idp: idpView(idp), action: null,
@@ -124,15 +126,14 @@ export class DirectoryDiff {
         expected: { userName: idp.userName ?? idp.email, externalId: idp.externalId, email: idp.email, givenName: idp.givenName, familyName: idp.familyName, active: true },
       }];
     }
-    const stored = m.user;
-    const earlier = this.claimedBy.get(stored.id);
+    const earlier = this.table.claimerOf(m.row);
     if (earlier !== undefined && earlier !== idp.idpId) {
       return [{
-        kind: "idp_user_missing", reason: "ambiguous_match", subject: idpSubject(idp), stored: { candidates: [stored.id], already_matched_to: earlier }, expected: {}, idp: idpView(idp), action: null,
+        kind: "idp_user_missing", reason: "ambiguous_match", subject: idpSubject(idp), stored: { candidates: [this.table.idOf(m.row)], already_matched_to: earlier }, expected: {}, idp: idpView(idp), action: null,
       }];
     }
-    this.claimedBy.set(stored.id, idp.idpId);
-    this.storedIdOf.set(idp.idpId, stored.id);
+    this.table.claim(m.row, idp.idpId);
+    const stored = this.table.user(m.row);
     const subject = { type: "user" as const, id: stored.id };
     if (stored.active && !idp.active) {
       return [{
@@ -162,21 +163,36 @@ export class DirectoryDiff {
     }];
   }
 
-  /** A user the incremental feed says is no longer assigned (or deleted in the IdP). */
-  diffUnassigned(idpId: string): Finding[] {
-    const candidates = lookup(this.byExternalId, idpId) ?? [];
-    const stored = candidates.length === 1 ? candidates[0]! : undefined;
-    if (!stored || !stored.active) return [];
+  /**
+   * A user the incremental feed says is no longer assigned (or deleted in the IdP). With the IdP's
+   * profile (Graph still has it for an unassigned or soft-deleted user) the user is matched like
+   * any other; without one, only by the IdP id as externalId (Okta's SCIM sends its user id).
+   */
+  diffUnassigned(idpId: string, profile?: DirectoryUser): Finding[] {
+    let row: number | undefined;
+    if (profile) {
+      const m = this.matchRow(profile);
+      if (m.row !== null) {
+        row = m.row;
+        this.table.claim(row, idpId);
+      }
+    } else {
+      const candidates = this.table.withExternalId(idpId);
+      row = candidates.length === 1 ? candidates[0]! : undefined;
+    }
+    if (row === undefined || !this.table.isActive(row)) return [];
+    const stored = this.table.user(row);
     return [{
       kind: "idp_user_inactive", reason: "unassigned_in_idp", subject: { type: "user", id: stored.id }, stored: storedView(stored),
-      idp: { id: idpId, assigned: false }, expected: { active: false }, action: "deactivate_user",
+      idp: { id: idpId, assigned: false, ...(profile ? { user_name: profile.userName, status: profile.status } : {}) }, expected: { active: false }, action: "deactivate_user",
     }];
   }
 
   /** After a full pull: active users here that no IdP user claimed (unassigned without a SCIM call, or deleted). */
   *unknownUsers(): Generator<Finding> {
-    for (const user of this.stored) {
-      if (!user.active || this.claimedBy.has(user.id)) continue;
+    for (let row = 0; row < this.table.size; row++) {
+      if (!this.table.isActive(row) || this.table.claimerOf(row) !== undefined) continue;
+      const user = this.table.user(row);
       yield {
         kind: "idp_user_unknown", reason: "not_assigned_in_idp", subject: { type: "user", id: user.id }, stored: storedView(user),
         idp: null, expected: { active: false }, action: "deactivate_user",
@@ -232,9 +248,24 @@ export class GroupDiff {
  * One team's members against its IdP group's: who the IdP has that the team lacks (among users
  * provisioned here) and who the team has that the IdP group does not.
  */
-export function diffMembers(team: StoredTeam, group: DirectoryGroup, idpMemberStoredIds: Set<string>, storedMemberIds: Set<string>): Finding[] {
+export function diffMembers(team: StoredTeam, group: DirectoryGroup, idpMemberStoredIds: Set<string>, storedMemberIds: ReadonlySet<string>): Finding[] {
   const missing = [...idpMemberStoredIds].filter((id) => !storedMemberIds.has(id)).sort();
   const stale = [...storedMemberIds].filter((id) => !idpMemberStoredIds.has(id)).sort();
+  return memberFindings(team, group, missing, stale, storedMemberIds.size);
+}
+
+/**
+ * An incremental run's member changes of one group (users as stored ids: added to / removed from
+ * the IdP group since the last pull) against the team's stored members: an addition the team
+ * lacks is missing here, a removal the team still holds is stale.
+ */
+export function diffMemberChanges(team: StoredTeam, group: DirectoryGroup, added: Iterable<string>, removed: Iterable<string>, storedMemberIds: ReadonlySet<string>): Finding[] {
+  const missing = [...new Set(added)].filter((id) => !storedMemberIds.has(id)).sort();
+  const stale = [...new Set(removed)].filter((id) => storedMemberIds.has(id)).sort();
+  return memberFindings(team, group, missing, stale, storedMemberIds.size);
+}
+
+function memberFindings(team: StoredTeam, group: DirectoryGroup, missing: string[], stale: string[], teamMembers: number): Finding[] {
   const findings: Finding[] = [];
   const idp = { group_id: group.idpId, name: group.name };
   for (const userId of missing) {
@@ -246,7 +277,7 @@ export function diffMembers(team: StoredTeam, group: DirectoryGroup, idpMemberSt
   for (const userId of stale) {
     findings.push({
       kind: "idp_member_stale", reason: "not_in_idp_group", subject: { type: "membership", team_id: team.id, user_id: userId },
-      stored: { member: true, team_members: storedMemberIds.size }, idp: { ...idp, member: false }, expected: { member: false }, action: "remove_team_members",
+      stored: { member: true, team_members: teamMembers }, idp: { ...idp, member: false }, expected: { member: false }, action: "remove_team_members",
     });
   }
   return findings;

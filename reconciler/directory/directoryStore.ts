@@ -89,17 +89,36 @@ export function directoryConfigOf(sequelize: Sequelize, row: DirectoryRow): Dire
   return { provider: row.provider, settings: row.settings, credentials } as DirectoryConfig;
 }
 
-/** Records a finished directory pull: when, whether it was a full pass, and the cursors for the next incremental one. */
+/**
+ * The change feed's cursor of the last pull, or null (no feed yet, or one that can no longer be
+ * opened after a key rotation: the next pass is a full one and starts a new feed). A Graph delta
+ * link carries a state token that reads the tenant's changes, so cursors are sealed like
+ * credentials; a plaintext `cursor` (an Okta timestamp stored before that) is still read.
+ */
+export function cursorOf(sequelize: Sequelize, row: DirectoryRow): string | null {
+  const sealed = row.state.sealed_cursor;
+  if (typeof sealed === "string") {
+    try {
+      return keyRingOf(sequelize).open(sealed, row.organization_id);
+    } catch {
+      return null;
+    }
+  }
+  return typeof row.state.cursor === "string" ? row.state.cursor : null;
+}
+
+/** Records a finished directory pull: when, whether it was a full pass, and the (sealed) cursor for the next incremental one. */
 export async function recordDirectoryPull(
   sequelize: Sequelize,
-  directoryId: string,
-  pull: { at: Date; full: boolean; state: Record<string, unknown> },
+  row: Pick<DirectoryRow, "id" | "organization_id">,
+  pull: { at: Date; full: boolean; cursor: string | null },
   tx?: Transaction,
 ): Promise<void> {
+  const state = pull.cursor === null ? {} : { sealed_cursor: keyRingOf(sequelize).seal(pull.cursor, row.organization_id) };
   await execute(
     sequelize,
     `UPDATE directory_connections SET last_run_at = $2, last_full_run_at = CASE WHEN $3 THEN $2 ELSE last_full_run_at END, state = $4 WHERE id = $1`,
-    [directoryId, pull.at, pull.full, JSON.stringify(pull.state)],
+    [row.id, pull.at, pull.full, JSON.stringify(state)],
     tx,
   );
 }

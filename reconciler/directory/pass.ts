@@ -5,11 +5,12 @@ import type { FindingLog } from "../findingLog.ts";
 import type { RepairContext } from "../repairs.ts";
 import type { Finding, FindingKind, IdpFindingKind, RepairOutcome } from "../types.ts";
 import { connectDirectory, type DirectoryClientOptions } from "./connect.ts";
-import type { DirectoryChange } from "./connectors/types.ts";
-import { DirectoryDiff, GroupDiff, diffMembers, type StoredUser } from "./diff.ts";
+import { DirectoryResyncRequired, type DirectoryChange, type DirectoryConnector, type DirectoryGroup, type MembershipChange } from "./connectors/types.ts";
+import { DirectoryDiff, GroupDiff, diffMemberChanges, diffMembers, type StoredTeam } from "./diff.ts";
+import { StoredUserTable } from "./storedUserTable.ts";
 import { checkBlastRadius, BlastRadiusError } from "./guard.ts";
 import { directoryWriter, type DirectoryWriter, type ProvisionProfile } from "./repairWriter.ts";
-import { recordDirectoryPull, type DirectoryRow } from "./directoryStore.ts";
+import { cursorOf, recordDirectoryPull, type DirectoryRow } from "./directoryStore.ts";
 import { activeUserCount, storedTeams, storedUsers, storedUsersMatching, teamMemberIds } from "./storedStateQueries.ts";
 
 /** Groups whose members are read from the IdP at once (each group's pages stay sequential). */
@@ -41,6 +42,8 @@ export type DirectoryPassResult = {
   groups_seen: number;
   /** Where the pass spent its time (ms): reading what Rollcall holds, pulling users, pulling groups and members, repairing. */
   timings_ms: { stored: number; users: number; groups: number; repair: number };
+  /** The incremental pull's feed needed a resync (Graph 410 Gone / an expired delta token), so this became a full pass. */
+  resynced?: true;
   repair_skipped?: string;
 };
 
@@ -49,18 +52,29 @@ function checkAbort(signal: AbortSignal | undefined): void {
 }
 
 /** Which mode this pass runs in. */
-export function chooseMode(dir: DirectoryRow, hasFeed: boolean, requested: DirectoryPassOptions["mode"], now: Date): "full" | "incremental" {
-  if (requested === "full" || !hasFeed || typeof dir.state.cursor !== "string") return "full";
+export function chooseMode(dir: DirectoryRow, cursor: string | null, hasFeed: boolean, requested: DirectoryPassOptions["mode"], now: Date): "full" | "incremental" {
+  if (requested === "full" || !hasFeed || cursor === null) return "full";
   if (requested === "incremental") return "incremental";
   const fullDue = dir.last_full_run_at === null || now.getTime() - dir.last_full_run_at.getTime() >= dir.full_every_hours * 3_600_000;
   return fullDue ? "full" : "incremental";
 }
 
+/** What the full and incremental pulls share: the connection, the findings they note, the clock. */
+type Pull = {
+  rc: RepairContext;
+  dir: DirectoryRow;
+  connector: DirectoryConnector;
+  options: DirectoryPassOptions;
+  note: (findings: Iterable<Finding>) => void;
+  lap: (phase: "stored" | "users" | "groups") => void;
+};
+
 /**
  * Pulls one directory, diffs it with what the connection holds, records the findings, and (in
  * repair mode, within the blast-radius guard) fixes them through the SCIM write commands. The
  * whole pull completes before anything is written, so a pull that fails (revoked credentials, an
- * IdP outage) changes nothing.
+ * IdP outage) changes nothing. An incremental pull whose feed needs a resync (Graph's 410 Gone, an
+ * expired delta token) becomes a full one, which starts a new feed.
  */
 export async function directoryPass(rc: RepairContext, log: FindingLog, dir: DirectoryRow, options: DirectoryPassOptions): Promise<DirectoryPassResult> {
   const { sequelize, organizationId } = rc;
@@ -70,7 +84,8 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
   const repairBlocked = options.repair && tx !== null;
   if (repairBlocked) options.logger.warn("directory repair skipped: it needs a database pool with a connection besides the run's lock (PostgreSQL server, DATABASE_POOL_MAX ≥ 3)");
   const connector = connectDirectory(sequelize, dir, options.client);
-  const mode = chooseMode(dir, connector.changes !== undefined, options.mode, rc.clock.now());
+  let cursor = cursorOf(sequelize, dir);
+  let mode = chooseMode(dir, cursor, connector.changes !== undefined, options.mode, rc.clock.now());
   const started = rc.clock.now();
 
   const planned: Finding[] = [];
@@ -88,75 +103,29 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
       if (f.action !== null) planned.push(f);
     }
   };
+  const pull: Pull = { rc, dir, connector, options, note, lap };
 
-  let usersSeen = 0;
-  let groupsSeen = 0;
-  let cursor: string | null = typeof dir.state.cursor === "string" ? dir.state.cursor : null;
+  let seen = { users: 0, groups: 0 };
+  let resynced = false;
   if (mode === "incremental") {
-    // Only the changes are read, then only the stored users they can match: cost follows the changes.
-    const feed = connector.changes!(cursor);
-    const changed: DirectoryChange[] = [];
-    for await (const page of feed.pages) {
-      checkAbort(options.signal);
-      changed.push(...page);
+    try {
+      const result = await incrementalPull(pull, cursor!);
+      seen = result.seen;
+      cursor = result.cursor;
+    } catch (error) {
+      if (!(error instanceof DirectoryResyncRequired)) throw error;
+      // Nothing was noted yet: the feed is read to the end before any diffing.
+      options.logger.warn({ directory_id: dir.id, provider: dir.provider, reason: error.message }, "directory change feed needs a resync: running a full pass");
+      mode = "full";
+      resynced = true;
     }
-    cursor = feed.cursor();
-    lap("users");
-    usersSeen = changed.length;
-    const externalIds = changed.flatMap((c) => (c.assigned ? (c.user.externalId === null ? [] : [c.user.externalId]) : [c.idpId]));
-    const names = changed.flatMap((c) => (c.assigned ? [c.user.userName, c.user.email].filter((v): v is string => v !== null) : []));
-    const diff = new DirectoryDiff(await storedUsersMatching(sequelize, tx, organizationId, dir.enterprise_connection_id, { externalIds, names }));
-    note(changed.flatMap((c) => (c.assigned ? diff.diffUser(c.user) : diff.diffUnassigned(c.idpId))));
-    lap("stored");
-  } else {
-    const stored: StoredUser[] = [];
-    for await (const batch of storedUsers(sequelize, tx, organizationId, dir.enterprise_connection_id)) stored.push(...batch);
-    const diff = new DirectoryDiff(stored);
-    lap("stored");
-    // The change feed starts from before the pull, so what changes during it is seen next time.
-    if (connector.changes) {
-      const feed = connector.changes(null);
-      for await (const _ of feed.pages) void _;
-      cursor = feed.cursor();
-    }
-    for await (const page of connector.users()) {
-      checkAbort(options.signal);
-      usersSeen += page.length;
-      note(page.flatMap((u) => diff.diffUser(u)));
-    }
-    note(diff.unknownUsers());
-    lap("users");
-    const groups = new GroupDiff(await storedTeams(sequelize, tx, organizationId, dir.enterprise_connection_id));
-    for await (const page of connector.groups()) {
-      checkAbort(options.signal);
-      groupsSeen += page.length;
-      const matched = page.flatMap((group) => {
-        const team = groups.match(group);
-        return team ? [{ group, team }] : [];
-      });
-      // One query for the page's stored members; the IdP's member lists a few groups at a time.
-      const storedMembers = await teamMemberIds(sequelize, tx, organizationId, matched.map((m) => m.team.id));
-      const idpMembers = new Map<string, Set<string>>();
-      let next = 0;
-      await Promise.all(Array.from({ length: Math.min(MEMBER_READS_IN_FLIGHT, matched.length) }, async () => {
-        while (next < matched.length) {
-          const { group } = matched[next++]!;
-          const members = new Set<string>();
-          for await (const ids of connector.members(group.idpId)) {
-            for (const id of ids) {
-              const userId = diff.storedIdOf.get(id);
-              if (userId !== undefined) members.add(userId);
-            }
-          }
-          idpMembers.set(group.idpId, members);
-        }
-      }));
-      for (const { group, team } of matched) note(diffMembers(team, group, idpMembers.get(group.idpId)!, storedMembers.get(team.id)!));
-    }
-    note(groups.missingGroups());
-    lap("groups");
   }
-  log.usersScanned += usersSeen;
+  if (mode === "full") {
+    const result = await fullPull(pull);
+    seen = result.seen;
+    cursor = result.cursor;
+  }
+  log.usersScanned += seen.users;
 
   if (options.repair && !repairBlocked && planned.length > 0) {
     const verdict = checkBlastRadius(planned, { activeUsers: await activeUserCount(sequelize, tx, organizationId), maxDeactivationRatio: dir.max_deactivation_ratio });
@@ -169,11 +138,128 @@ export async function directoryPass(rc: RepairContext, log: FindingLog, dir: Dir
     lap("repair");
   }
   // Through the run's executor: on a one-connection pool the lock's transaction is the only connection.
-  await rc.exec.write((wtx) => recordDirectoryPull(sequelize, dir.id, { at: started, full: mode === "full", state: cursor === null ? {} : { cursor } }, wtx));
+  await rc.exec.write((wtx) => recordDirectoryPull(sequelize, dir, { at: started, full: mode === "full", cursor }, wtx));
   return {
-    directoryId: dir.id, provider: dir.provider, mode, users_seen: usersSeen, groups_seen: groupsSeen, timings_ms: timings,
+    directoryId: dir.id, provider: dir.provider, mode, users_seen: seen.users, groups_seen: seen.groups, timings_ms: timings,
+    ...(resynced ? { resynced: true } : {}),
     ...(repairBlocked ? { repair_skipped: "the embedded database has one connection; directory repairs need a PostgreSQL server" } : {}),
   };
+}
+
+/**
+ * Only the changes are read, then only the stored users they can match: cost follows the changes.
+ * Member changes (Graph's members@delta) are diffed against the stored members of their teams.
+ */
+async function incrementalPull(pull: Pull, cursor: string): Promise<{ seen: { users: number; groups: number }; cursor: string | null }> {
+  const { rc, dir, connector, options, note, lap } = pull;
+  const { sequelize, organizationId } = rc;
+  const tx = rc.exec.readTx;
+  const feed = connector.changes!(cursor);
+  const users = new Map<string, Extract<DirectoryChange, { assigned: boolean }>>();
+  const memberships: MembershipChange[] = [];
+  for await (const page of feed.pages) {
+    checkAbort(options.signal);
+    for (const change of page) {
+      if ("membership" in change) memberships.push(change.membership);
+      else users.set(change.assigned ? change.user.idpId : change.idpId, change); // a replayed change: the last one holds
+    }
+  }
+  const next = feed.cursor();
+  lap("users");
+  const changed = [...users.values()];
+  const profiles = changed.flatMap((c) => (c.user ? [c.user] : []));
+  const externalIds = [...profiles.flatMap((u) => (u.externalId === null ? [] : [u.externalId])), ...changed.flatMap((c) => (c.assigned ? [] : [c.idpId]))];
+  const names = profiles.flatMap((u) => [u.userName, u.email].filter((v): v is string => v !== null));
+  const diff = new DirectoryDiff(await storedUsersMatching(sequelize, tx, organizationId, dir.enterprise_connection_id, { externalIds, names }));
+  note(changed.flatMap((c) => (c.assigned ? diff.diffUser(c.user) : diff.diffUnassigned(c.idpId, c.user))));
+  const groupsSeen = new Set<string>();
+  if (memberships.length > 0) {
+    const groups = new GroupDiff(await storedTeams(sequelize, tx, organizationId, dir.enterprise_connection_id));
+    const byTeam = new Map<string, { team: StoredTeam; group: DirectoryGroup; added: string[]; removed: string[] }>();
+    for (const m of memberships) {
+      groupsSeen.add(m.group.idpId);
+      const team = groups.match(m.group);
+      const userId = diff.storedIdOf(m.userIdpId);
+      if (!team || userId === undefined) continue; // a group never pushed, or a user not provisioned here: not drift
+      const entry = byTeam.get(team.id) ?? { team, group: m.group, added: [], removed: [] };
+      byTeam.set(team.id, entry);
+      // The last change of a (group, user) pair holds, as the feed may replay.
+      entry.added = entry.added.filter((id) => id !== userId);
+      entry.removed = entry.removed.filter((id) => id !== userId);
+      (m.member ? entry.added : entry.removed).push(userId);
+    }
+    const storedMembers = await teamMemberIds(sequelize, tx, organizationId, [...byTeam.keys()]);
+    for (const { team, group, added, removed } of byTeam.values()) note(diffMemberChanges(team, group, added, removed, storedMembers.get(team.id)!));
+  }
+  lap("stored");
+  return { seen: { users: changed.length, groups: groupsSeen.size }, cursor: next };
+}
+
+/** Groups whose stored and IdP members are held at once: the comparison streams a few teams at a time. */
+const MEMBER_CHUNK = MEMBER_READS_IN_FLIGHT * 2;
+
+/** Everything the IdP assigns, against everything the connection holds. */
+async function fullPull(pull: Pull): Promise<{ seen: { users: number; groups: number }; cursor: string | null }> {
+  const { rc, dir, connector, options, note, lap } = pull;
+  const { sequelize, organizationId } = rc;
+  const tx = rc.exec.readTx;
+  // Packed as the batches arrive: the batch's row objects are let go at once (storedUserTable.ts).
+  const stored = new StoredUserTable();
+  for await (const batch of storedUsers(sequelize, tx, organizationId, dir.enterprise_connection_id)) for (const user of batch) stored.add(user);
+  const diff = new DirectoryDiff(stored);
+  lap("stored");
+  // The change feed starts from before the pull, so what changes during it is seen next time.
+  let cursor: string | null = null;
+  if (connector.changes) {
+    const feed = connector.changes(null);
+    for await (const _ of feed.pages) void _;
+    cursor = feed.cursor();
+  }
+  let usersSeen = 0;
+  for await (const page of connector.users()) {
+    checkAbort(options.signal);
+    usersSeen += page.length;
+    note(page.flatMap((u) => diff.diffUser(u)));
+  }
+  note(diff.unknownUsers());
+  lap("users");
+  let groupsSeen = 0;
+  const groups = new GroupDiff(await storedTeams(sequelize, tx, organizationId, dir.enterprise_connection_id));
+  for await (const page of connector.groups()) {
+    checkAbort(options.signal);
+    groupsSeen += page.length;
+    const matched = page.flatMap((group) => {
+      const team = groups.match(group);
+      return team ? [{ group, team }] : [];
+    });
+    // A few teams at a time: their stored members in one query, the IdP's member lists a few groups
+    // at once, each team diffed and let go, so members of many groups are never held together.
+    for (let from = 0; from < matched.length; from += MEMBER_CHUNK) {
+      const chunk = matched.slice(from, from + MEMBER_CHUNK);
+      const storedMembers = await teamMemberIds(sequelize, tx, organizationId, chunk.map((m) => m.team.id));
+      const findings: Finding[][] = [];
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(MEMBER_READS_IN_FLIGHT, chunk.length) }, async () => {
+        while (next < chunk.length) {
+          const at = next++;
+          const { group, team } = chunk[at]!;
+          const members = new Set<string>();
+          for await (const ids of connector.members(group.idpId)) {
+            for (const id of ids) {
+              const userId = diff.storedIdOf(id);
+              if (userId !== undefined) members.add(userId);
+            }
+          }
+          findings[at] = diffMembers(team, group, members, storedMembers.get(team.id)!);
+        }
+      }));
+      // In the groups' order, whichever member list came back first.
+      for (const f of findings) note(f);
+    }
+  }
+  note(groups.missingGroups());
+  lap("groups");
+  return { seen: { users: usersSeen, groups: groupsSeen }, cursor };
 }
 
 /** Repair order: users appear before they join teams; deactivations and team deletions come last. */

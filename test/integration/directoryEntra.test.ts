@@ -3,7 +3,7 @@ import { shared } from "../helpers/rootHooks.ts";
 import { admin, scim } from "../helpers/http.ts";
 import { createOrgWithToken, unique } from "../helpers/factories.ts";
 import { startFakeGraph, type FakeGraph, type FakeGraphUser } from "../fakes/graph.ts";
-import { eventsOf, membersOf, reconcileVia, usersOf } from "../helpers/directoryWorld.ts";
+import { eventsOf, membersOf, reconcileVia, rowsOf, usersOf } from "../helpers/directoryWorld.ts";
 
 /*
  * Entra ID drift: a provisioning cycle runs every ~40 minutes and quarantines on errors, so a
@@ -129,5 +129,127 @@ describe("directory reconcile against Entra ID (Microsoft Graph)", function () {
     expect(res.body.errors[0].code).to.equal("blast_radius_exceeded");
     expect((await usersOf(world.orgId)).every((u) => u.active)).to.equal(true);
     expect(await membersOf(world.teamId)).to.have.length(3);
+  });
+
+  describe("incremental runs (Graph delta queries)", () => {
+    const incremental = (orgId: string, body: Record<string, unknown> = {}) => reconcileVia(orgId, { source: "idp", directory_mode: "incremental", ...body });
+    /** The Graph requests made from index `from` on, without the token exchange. */
+    const requestsSince = (from: number) => graph.requests.slice(from).filter((r) => !r.includes("/oauth2/"));
+
+    it("a full pass starts both delta feeds from now; an incremental run then finds an account disabled in Entra, reading only the delta", async () => {
+      const world = await entraWorld(6);
+      const full = await reconcileVia(world.orgId, { source: "idp" });
+      expect(full.body.summary.directories[0]).to.include({ mode: "full" });
+      expect(graph.requests.filter((r) => r.includes("/delta"))).to.have.members([
+        "GET /v1.0/users/delta?$select=id,userPrincipalName,mail,mailNickname,givenName,surname,accountEnabled,employeeId&$deltatoken=latest",
+        "GET /v1.0/groups/delta?$select=displayName,members&$deltatoken=latest",
+      ]);
+      // The delta links carry a state token: stored sealed, never in the clear.
+      const [stored] = await rowsOf<{ state: string }>(`SELECT state::text AS state FROM directory_connections WHERE organization_id = $1`, [world.orgId]);
+      expect(stored!.state).to.match(/sealed_cursor/);
+      expect(stored!.state).not.to.match(/deltatoken|delta/i);
+
+      const disabled = world.users[3]!; // assigned through the group
+      disabled.accountEnabled = false;
+      const from = graph.requests.length;
+      const report = await incremental(world.orgId);
+      expect(report.status, report.text).to.equal(201);
+      expect(report.body.summary.directories[0]).to.include({ mode: "incremental", users_seen: 1 });
+      expect(report.body.findings).to.have.length(1);
+      expect(report.body.findings[0]).to.deep.include({ kind: "idp_user_inactive", reason: "account_disabled_in_idp", subject: { type: "user", id: world.ids.get(disabled.id) } });
+      const asked = requestsSince(from);
+      expect(asked.filter((r) => r.includes("/members/microsoft.graph.user"))).to.deep.equal([]); // no full member pull
+      expect(asked).to.include(`GET /v1.0/users/${disabled.id}?$select=id,userPrincipalName,mail,mailNickname,givenName,surname,accountEnabled,employeeId`);
+      expect(asked.some((r) => r.startsWith("GET /v1.0/users/delta?$deltatoken="))).to.equal(true);
+
+      // The round's delta link moved the feed on: with nothing changed since, the next run reads an empty delta.
+      const quiet = await incremental(world.orgId);
+      expect(quiet.body.summary).to.include({ total: 0 });
+      expect(quiet.body.summary.directories[0]).to.include({ mode: "incremental", users_seen: 0 });
+    });
+
+    it("repairs what an incremental run finds: the disabled account is deprovisioned with scimUser.deprovisioned", async () => {
+      const world = await entraWorld(6);
+      await reconcileVia(world.orgId, { source: "idp" });
+      const disabled = world.users[0]!; // assigned directly
+      disabled.accountEnabled = false;
+      const repair = await incremental(world.orgId, { repair: true });
+      expect(repair.status, repair.text).to.equal(201);
+      expect(repair.body.summary).to.include({ repaired: 1, repair_failed: 0 });
+      expect((await usersOf(world.orgId)).filter((u) => !u.active).map((u) => u.id)).to.deep.equal([world.ids.get(disabled.id)]);
+      expect((await eventsOf(world.orgId)).filter((e) => e.type === "scimUser.deprovisioned").map((e) => e.subject_id)).to.deep.equal([world.ids.get(disabled.id)]);
+    });
+
+    it("a user removed from the app's only assigned group (members@delta) is unassigned: deactivated and taken out of the team", async () => {
+      const world = await entraWorld(6);
+      await reconcileVia(world.orgId, { source: "idp" });
+      const leaver = world.users[1]!; // odd: assigned only through the group
+      graph.state.groups.get(world.groupId)!.members.delete(leaver.id);
+      const report = await incremental(world.orgId);
+      expect(report.body.summary.directories[0]).to.include({ mode: "incremental", users_seen: 1, groups_seen: 1 });
+      const kinds = report.body.findings.map((f: { kind: string; reason: string }) => `${f.kind}:${f.reason}`).sort();
+      expect(kinds).to.deep.equal(["idp_member_stale:not_in_idp_group", "idp_user_inactive:unassigned_in_idp"]);
+      const inactive = report.body.findings.find((f: { kind: string }) => f.kind === "idp_user_inactive");
+      expect(inactive.subject).to.deep.equal({ type: "user", id: world.ids.get(leaver.id) });
+      expect(inactive.idp).to.include({ id: leaver.id, assigned: false, user_name: leaver.userPrincipalName });
+      const repair = await incremental(world.orgId, { repair: true });
+      expect(repair.body.summary.total).to.equal(0); // the feed moved on: repair with a full pass, or at the time it is found
+      const fixed = await reconcileVia(world.orgId, { source: "idp", repair: true });
+      expect(fixed.body.summary.counts).to.include({ idp_user_unknown: 1, idp_member_stale: 1 });
+      expect(await membersOf(world.teamId)).not.to.include(world.ids.get(leaver.id));
+      expect((await usersOf(world.orgId)).find((u) => u.id === world.ids.get(leaver.id))).to.include({ active: false });
+    });
+
+    it("a user deleted in Entra (@removed, still in deletedItems) is matched by its mailNickname and deactivated", async () => {
+      const world = await entraWorld(6);
+      await reconcileVia(world.orgId, { source: "idp" });
+      const gone = world.users[2]!;
+      graph.state.users.delete(gone.id);
+      graph.state.deleted.set(gone.id, gone);
+      const repair = await incremental(world.orgId, { repair: true });
+      expect(repair.status, repair.text).to.equal(201);
+      expect(repair.body.findings.map((f: { kind: string; reason: string }) => `${f.kind}:${f.reason}`)).to.deep.equal(["idp_user_inactive:unassigned_in_idp"]);
+      expect(repair.body.summary).to.include({ repaired: 1 });
+      expect((await usersOf(world.orgId)).filter((u) => !u.active).map((u) => u.id)).to.deep.equal([world.ids.get(gone.id)]);
+      expect(graph.requests).to.include(`GET /v1.0/directory/deletedItems/${gone.id}?$select=id,userPrincipalName,mail,mailNickname,givenName,surname,accountEnabled,employeeId`);
+    });
+
+    it("a member removed from the group via members@delta but still assigned directly is stale in the team, and repair removes it", async () => {
+      const world = await entraWorld(6);
+      await reconcileVia(world.orgId, { source: "idp" });
+      const member = world.users[3]!;
+      graph.state.assignments.add(member.id);
+      graph.state.groups.get(world.groupId)!.members.delete(member.id);
+      const repair = await incremental(world.orgId, { repair: true });
+      expect(repair.status, repair.text).to.equal(201);
+      expect(repair.body.findings).to.have.length(1);
+      expect(repair.body.findings[0]).to.deep.include({
+        kind: "idp_member_stale", subject: { type: "membership", team_id: world.teamId, user_id: world.ids.get(member.id) }, action: "remove_team_members",
+      });
+      expect(repair.body.findings[0].idp).to.include({ group_id: world.groupId, member: false });
+      expect(await membersOf(world.teamId)).to.have.length(2).and.not.include(world.ids.get(member.id));
+      expect((await usersOf(world.orgId)).every((u) => u.active)).to.equal(true);
+      // And back: a member added in Entra that the team lacks is missing here.
+      graph.state.groups.get(world.groupId)!.members.add(member.id);
+      const back = await incremental(world.orgId);
+      expect(back.body.findings.map((f: { kind: string }) => f.kind)).to.deep.equal(["idp_member_missing"]);
+    });
+
+    it("falls back to a full pass when Graph answers 410 Gone for the delta token, and starts a new feed", async () => {
+      const world = await entraWorld(4);
+      await reconcileVia(world.orgId, { source: "idp" });
+      graph.expireDeltaTokens();
+      world.users[1]!.surname = "Renamed";
+      const resync = await incremental(world.orgId);
+      expect(resync.status, resync.text).to.equal(201);
+      expect(resync.body.summary.directories[0]).to.include({ mode: "full", resynced: true, users_seen: 4, groups_seen: 1 });
+      expect(resync.body.findings.map((f: { kind: string }) => f.kind)).to.deep.equal(["idp_attribute_drift"]);
+      const directory = await rowsOf<{ last_full_run_at: Date | null }>(`SELECT last_full_run_at FROM directory_connections WHERE organization_id = $1`, [world.orgId]);
+      expect(directory[0]!.last_full_run_at).to.be.an.instanceOf(Date);
+      world.users[0]!.accountEnabled = false;
+      const next = await incremental(world.orgId);
+      expect(next.body.summary.directories[0]).to.include({ mode: "incremental", users_seen: 1 });
+      expect(next.body.findings.map((f: { kind: string }) => f.kind)).to.deep.equal(["idp_user_inactive"]);
+    });
   });
 });

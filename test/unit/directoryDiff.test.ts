@@ -1,9 +1,11 @@
 import { expect } from "chai";
-import { DirectoryDiff, GroupDiff, diffMembers, type StoredUser } from "../../reconciler/directory/diff.ts";
+import { DirectoryDiff, GroupDiff, diffMemberChanges, diffMembers, type StoredUser } from "../../reconciler/directory/diff.ts";
+import { StoredUserTable } from "../../reconciler/directory/storedUserTable.ts";
+import { DirectoryRequestError } from "../../reconciler/directory/connectors/types.ts";
 import { checkBlastRadius } from "../../reconciler/directory/guard.ts";
 import type { DirectoryUser } from "../../reconciler/directory/connectors/types.ts";
 import { oktaUser } from "../../reconciler/directory/connectors/okta.ts";
-import { entraUser } from "../../reconciler/directory/connectors/entra.ts";
+import { entraUser, isResyncAnswer } from "../../reconciler/directory/connectors/entra.ts";
 import { nextLink } from "../../reconciler/directory/connectors/http.ts";
 
 const stored = (props: Partial<StoredUser> & { id: string }): StoredUser => ({
@@ -68,6 +70,49 @@ describe("directory diff (pure)", () => {
     ]);
   });
 
+  it("diffs an incremental run's member changes against the team: an addition it lacks is missing, a removal it holds is stale", () => {
+    const team = { id: "t1", externalId: "g-1", displayName: "Eng", members: 2 };
+    const group = { idpId: "g-1", externalId: "g-1", name: "Eng" };
+    const findings = diffMemberChanges(team, group, ["u3", "u1"], ["u2", "u9"], new Set(["u1", "u2"]));
+    expect(findings.map((f) => [f.kind, f.subject])).to.deep.equal([
+      ["idp_member_missing", { type: "membership", team_id: "t1", user_id: "u3" }],
+      ["idp_member_stale", { type: "membership", team_id: "t1", user_id: "u2" }],
+    ]);
+    expect(findings[1]!.stored).to.deep.equal({ member: true, team_members: 2 });
+  });
+
+  it("matches an unassigned user by its IdP profile when there is one, else only by the IdP id as externalId", () => {
+    const diff = new DirectoryDiff([stored({ id: "u1", externalId: "ada" }), stored({ id: "u2", externalId: "00u2" }), stored({ id: "u3", externalId: "bob", active: false })]);
+    const [f] = diff.diffUnassigned("oid-1", idp({ idpId: "oid-1", externalId: "ada", active: false }));
+    expect(f).to.deep.include({ kind: "idp_user_inactive", reason: "unassigned_in_idp", subject: { type: "user", id: "u1" }, action: "deactivate_user" });
+    expect(diff.storedIdOf("oid-1")).to.equal("u1");
+    expect(diff.diffUnassigned("oid-1")).to.deep.equal([]); // no profile: the Graph object id is nobody's externalId
+    expect(diff.diffUnassigned("00u2")[0]!.subject).to.deep.equal({ type: "user", id: "u2" });
+    expect(diff.diffUnassigned("oid-3", idp({ idpId: "oid-3", externalId: "bob" }))).to.deep.equal([]); // already inactive here
+  });
+
+  it("packs stored users without losing a field: nulls stay null, lookups are exact and case-insensitive where the diff folds, across growth", () => {
+    const table = new StoredUserTable();
+    const users: StoredUser[] = [];
+    for (let i = 0; i < 3000; i++) {
+      users.push({ id: `user_${i}`, externalId: i % 3 === 0 ? null : `ext-${i}`, userName: `User${i}@Acme.com`, email: i % 5 === 0 ? null : `u${i}@acme.com`, givenName: i % 2 ? "" : "Given", familyName: null, active: i % 7 !== 0 });
+    }
+    for (const u of users) table.add(u);
+    expect(table.size).to.equal(3000);
+    for (const i of [0, 1, 2, 5, 7, 2999]) expect(table.user(i)).to.deep.equal(users[i]);
+    expect(table.withExternalId("ext-4")).to.deep.equal([4]);
+    expect(table.withExternalId("ext-3")).to.deep.equal([]);
+    expect(table.withUserName("user17@acme.com")).to.deep.equal([17]);
+    expect(table.withEmail("u10@acme.com")).to.deep.equal([]);
+    const twins = new StoredUserTable();
+    twins.add({ ...users[1]!, id: "a" });
+    twins.add({ ...users[1]!, id: "b" });
+    expect(twins.withEmail("u1@acme.com").sort()).to.deep.equal([0, 1]);
+    table.claim(4, "00u4");
+    table.claim(4, "00u-other"); // the first claim holds
+    expect([table.claimedBy("00u4"), table.claimedBy("00u-other"), table.claimerOf(4)]).to.deep.equal(["user_4", undefined, "00u4"]);
+  });
+
   it("guards repairs that deactivate more than the ratio or empty a team, and lets smaller ones through", () => {
     const deactivate = (id: string) => ({ kind: "idp_user_unknown" as const, reason: "x", subject: { type: "user" as const, id }, stored: {}, expected: {}, action: "deactivate_user" as const });
     expect(checkBlastRadius([deactivate("a")], { activeUsers: 10, maxDeactivationRatio: 0.2 })).to.equal(null);
@@ -86,6 +131,13 @@ describe("directory connectors: the vendor shapes they rely on", () => {
     expect(oktaUser(appUser)).to.deep.equal({
       idpId: "00u1", externalId: "00u1", userName: "ada@acme.com", email: "ada@acme.com", givenName: "Ada", familyName: "Lovelace", active: false, status: "SUSPENDED", assignment: "group",
     });
+  });
+
+  it("knows Graph's resync answers: 410 Gone and the sync state codes, not other errors", () => {
+    expect(isResyncAnswer(new DirectoryRequestError("entra", 410, "resyncRequired Resync required."))).to.equal(true);
+    expect(isResyncAnswer(new DirectoryRequestError("entra", 400, "syncStateNotFound The sync state was not found."))).to.equal(true);
+    expect(isResyncAnswer(new DirectoryRequestError("entra", 400, "Request_BadRequest Invalid filter clause"))).to.equal(false);
+    expect(isResyncAnswer(new Error("syncStateNotFound"))).to.equal(false);
   });
 
   it("reads a Graph user with the configured externalId attribute and accountEnabled", () => {

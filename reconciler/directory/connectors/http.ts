@@ -1,3 +1,5 @@
+import http from "node:http";
+import https from "node:https";
 import type { Metrics } from "../../../server/metrics.ts";
 import type { DirectoryProvider } from "../settings.ts";
 import { DirectoryAuthError, DirectoryRequestError } from "./types.ts";
@@ -27,6 +29,49 @@ export type JsonResponse = { status: number; headers: Headers; body: unknown };
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/*
+ * The requests go through node:http(s), not the global fetch. Measured (BENCHMARKS.md, directory
+ * section): fetch (undici) keeps every Response reachable through a FinalizationRegistry, which
+ * the young-generation collector treats as strong, so each IdP page and its response objects were
+ * promoted to the old generation and stayed there until a full collection: ~2 MB per scavenge
+ * during a 100,000-user pass, where node:http promotes ~0.5 MB. Idle keep-alive sockets are
+ * unref'd by the agent, so they never hold a process open.
+ */
+const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+
+type RawResponse = { status: number; headers: Headers; text: string };
+
+/** One HTTP exchange: the whole answer read as text, or an error (unreachable, reset, timed out). Never follows redirects. */
+function exchange(url: string, init: { method?: string; headers?: Record<string, string>; body?: string }, timeoutMs: number): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const secure = target.protocol === "https:";
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": "rollcall-directory", ...init.headers };
+    if (init.body !== undefined) headers["content-length"] = String(Buffer.byteLength(init.body));
+    const req = (secure ? https : http).request(target, { method: init.method ?? "GET", headers, agent: agents[secure ? "https:" : "http:"] }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("error", fail);
+      res.on("end", () => {
+        clearTimeout(timer);
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value === undefined) continue;
+          for (const v of Array.isArray(value) ? value : [value]) answer.append(name, v);
+        }
+        resolve({ status: res.statusCode ?? 0, headers: answer, text: Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    function fail(error: Error) {
+      clearTimeout(timer);
+      reject(error);
+    }
+    req.on("error", fail);
+    req.end(init.body);
+  });
+}
+
 /**
  * A vendor error body's message: Okta errorSummary, Graph and Google error.message, OAuth
  * error_description, OneLogin's status.message (token endpoint) or message (API v2).
@@ -51,7 +96,7 @@ export function vendorDetail(body: unknown): string {
 }
 
 /**
- * The one HTTP client of the directory connectors: global fetch with a timeout, JSON in and out,
+ * The one HTTP client of the directory connectors: node:http(s) with a timeout, JSON in and out,
  * retries on 429 (waiting Retry-After or until X-Rate-Limit-Reset) and on 5xx (backoff), and a
  * self-imposed budget: once the IdP says this window has used more than `rateLimitShare` of its
  * limit (X-Rate-Limit-Limit/Remaining/Reset, as Okta sends them), it waits for the reset, so the
@@ -117,16 +162,10 @@ export class DirectoryHttp {
     const { provider } = this.options;
     for (let attempt = 0; ; attempt++) {
       await this.respectBudget();
-      let response: Response;
+      let response: RawResponse;
       try {
         this.requests += 1;
-        response = await fetch(url, {
-          method: init.method ?? "GET",
-          headers: { accept: "application/json", ...init.headers },
-          body: init.body,
-          redirect: "error",
-          signal: AbortSignal.timeout(this.options.timeoutMs),
-        });
+        response = await exchange(url, init, this.options.timeoutMs);
       } catch (error) {
         this.options.metrics?.directoryRequests.inc({ provider, status: "error" });
         if (attempt < this.maxRetries) {
@@ -137,14 +176,14 @@ export class DirectoryHttp {
       }
       this.options.metrics?.directoryRequests.inc({ provider, status: String(response.status) });
       this.observe(response.headers);
-      const text = await response.text();
+      const text = response.text;
       let body: unknown = text;
       try {
         body = text.length > 0 ? JSON.parse(text) : null;
       } catch {
         // Not JSON (a proxy's HTML error page): keep the text for the error detail.
       }
-      if (response.ok) return { status: response.status, headers: response.headers, body };
+      if (response.status >= 200 && response.status < 300) return { status: response.status, headers: response.headers, body };
       const throttled = response.status === 429 || (this.options.throttled?.(response.status, body) ?? false);
       if (!throttled && (response.status === 401 || response.status === 403)) throw new DirectoryAuthError(provider, response.status, vendorDetail(body));
       if ((throttled || response.status >= 500) && attempt < this.maxRetries) {

@@ -27,8 +27,18 @@ export type DirectoryGroup = {
   name: string;
 };
 
-/** An incremental change: a user as it is now, or gone from the app (unassigned or deleted). */
-export type DirectoryChange = { user: DirectoryUser; assigned: true } | { idpId: string; assigned: false };
+/**
+ * An incremental change: a user as it is now, or gone from the app (unassigned or deleted; with
+ * the user's profile when the IdP still has it, so a user whose externalId is not the IdP id can
+ * be matched), or one member added to or removed from a group assigned to the app.
+ */
+export type DirectoryChange =
+  | { user: DirectoryUser; assigned: true }
+  | { idpId: string; assigned: false; user?: DirectoryUser }
+  | { membership: MembershipChange };
+
+/** A group member the change feed says was added (`member: true`) or removed. */
+export type MembershipChange = { group: DirectoryGroup; userIdpId: string; member: boolean };
 
 /**
  * A read-only view of one IdP's directory, streamed a page at a time so memory stays flat however
@@ -51,6 +61,17 @@ export class DirectoryAuthError extends Error {
   constructor(readonly provider: DirectoryProvider, readonly status: number, detail: string) {
     super(`${provider} refused the directory credentials (HTTP ${status}): ${detail}`);
     this.name = "DirectoryAuthError";
+  }
+}
+
+/**
+ * The change feed's cursor is no longer usable (Graph: 410 Gone, syncStateNotFound, an expired
+ * delta token): the pass falls back to a full pull, which starts a new feed.
+ */
+export class DirectoryResyncRequired extends Error {
+  constructor(readonly provider: DirectoryProvider, detail: string) {
+    super(`${provider} asked for a full resynchronization: ${detail}`);
+    this.name = "DirectoryResyncRequired";
   }
 }
 
