@@ -2,12 +2,12 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { ExpiredCursorError, InvalidCursorError } from "../errors.ts";
 
 /*
- * RFC 9865 cursors for SCIM list walks. A cursor is stateless: it carries the sort key of the last
- * row of the previous page — or, for a previousCursor, of the first row of the current one —
- * (keyset pagination, server/models/scimSearch.ts) and an expiry, and is
- * signed with an HMAC whose input also binds the organization, the resource type and the query
- * (filter and order). So a client cannot forge or edit a position, a cursor from another
- * organization or another filter fails the check, and holding cursors costs the server nothing.
+ * RFC 9865 cursors for SCIM list walks. A cursor is stateless: it carries a row's sort key (the
+ * last row of the page before, or for a previousCursor the first row of the page after; keyset
+ * pagination, server/models/scimSearch.ts), a direction and an expiry, and is signed with an HMAC
+ * whose input also binds the organization, the resource type and the query (filter and order).
+ * So a client cannot forge or edit a position, a cursor from another organization or another
+ * filter fails the check, and holding cursors costs the server nothing.
  *
  *   v1.<payload base64url>.<HMAC-SHA256 base64url>      (only RFC 3986 unreserved characters)
  */
