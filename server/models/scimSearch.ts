@@ -70,54 +70,71 @@ async function search<Row extends object>(
   return { rows, total };
 }
 
-/**
- * One page of a cursor walk: its rows, the total of all matches, whether more rows follow, and the
- * key the next page starts after (the last row's, or the incoming one for an empty page; null: the start).
- */
-export type CursorPage<Row> = { rows: Row[]; total: number; more: boolean; resumeAfter: RowKey | null };
+/** Where a page of a cursor walk starts: after `key` (null: at the start), or, walking back, before `key`. */
+export type WalkFrom = { key: RowKey | null; backward: boolean };
+
+/** One page of a cursor walk, its rows in walk order, with what the next and previous cursors are made of. */
+export type CursorPage<Row> = {
+  rows: Row[];
+  /** Every match of the query now (RFC 7644 §3.4.2: all pages, not the ones left). */
+  total: number;
+  /** Whether more rows lie beyond this page in the direction it was read. */
+  more: boolean;
+  /** Keys of the page's first and last rows (null for an empty page). */
+  first: RowKey | null;
+  last: RowKey | null;
+  /** Read backward: the nearest row before the incoming key (null: none), after which the walk forward resumes. */
+  nearest: RowKey | null;
+};
 
 /** The text form of a row's creation time in a cursor: UTC with microseconds, so no two instants collide. */
 const KEY_CREATED_AT = (alias: string) => `to_char(${alias}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_created_at`;
 
+type Keyed = { cursor_created_at: string; id: string };
+const keyOf = (row: Keyed | undefined): RowKey | null => (row === undefined ? null : { createdAt: row.cursor_created_at, id: row.id });
+
 /**
  * RFC 9865 cursor paging without OFFSET: the rows after the key (created_at, id) of the previous
- * page's last row, in the same order as index paging without sortBy. The key of a row never
- * changes, so a walk returns every row that exists throughout it exactly once, whatever is
- * created or deleted meanwhile. `count` 0 reads no resources but still says whether more follow.
+ * page's last row — or, read backward, before the key of its first row — in the same order as
+ * index paging without sortBy. The key of a row never changes, so a walk returns every row that
+ * exists throughout it exactly once, whatever is created, changed or deleted meanwhile. `count` 0
+ * reads no resources but still says whether more follow.
  */
 async function searchAfter<Row extends object>(
   sequelize: Sequelize,
   target: Searchable,
   organizationId: string,
   query: ListQuery,
-  after: RowKey | null,
+  from: WalkFrom,
   filter: FilterNode | undefined,
   extraColumns = "",
 ): Promise<CursorPage<Row>> {
   const { alias, table } = target;
   const { where, params } = matching(target, organizationId, filter);
   const bind = [...params];
+  // Backward reads the walk's order reversed from the key, then turns the page around.
+  const descending = query.descending !== from.backward;
   const tail = compositeKeysetTail(
     [`${alias}.created_at`, `${alias}.id`],
     ["timestamptz", "text"],
-    after === null ? undefined : [after.createdAt, after.id],
+    from.key === null ? undefined : [from.key.createdAt, from.key.id],
     query.count,
     bind,
-    query.descending ? "desc" : "asc",
+    descending ? "desc" : "asc",
   );
-  const fetched = await select<Row & { cursor_created_at: string }>(
+  const fetched = await select<Row & Keyed>(
     sequelize,
     `SELECT ${alias}.*${extraColumns}, ${KEY_CREATED_AT(alias)} FROM ${table} ${alias} WHERE ${where}${tail}`,
     bind,
   );
   const more = fetched.length > query.count;
   const page = fetched.slice(0, query.count);
-  const last = page.at(-1);
-  const resumeAfter = last === undefined ? after : { createdAt: last.cursor_created_at, id: (last as unknown as { id: string }).id };
+  if (from.backward) page.reverse();
   const rows = page.map(({ cursor_created_at: _key, ...row }) => row as unknown as Row);
   // As with index paging: a first page that holds every match is its own total.
-  const total = after === null && !more && query.count > 0 ? rows.length : await countMatching(sequelize, target, where, params);
-  return { rows, total, more, resumeAfter };
+  const whole = from.key === null && !from.backward && !more && query.count > 0;
+  const total = whole ? rows.length : await countMatching(sequelize, target, where, params);
+  return { rows, total, more, first: keyOf(page[0]), last: keyOf(page.at(-1)), nearest: from.backward ? keyOf(fetched[0]) : null };
 }
 
 const CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:user:";
@@ -160,20 +177,20 @@ export function searchTeams(sequelize: Sequelize, organizationId: string, query:
   return search<TeamRow>(sequelize, TEAMS, organizationId, query, parsedFilter(query, TEAMS));
 }
 
-/** GET /Users?cursor=…: one page of a cursor walk after `after` (null: the first page). */
+/** GET /Users?cursor=…: one page of a cursor walk from `from`. */
 export function searchUsersAfter(
   sequelize: Sequelize,
   organizationId: string,
   query: ListQuery,
-  after: RowKey | null,
+  from: WalkFrom,
   withMemberships: boolean,
 ): Promise<CursorPage<UserRow & { memberships?: MembershipRow[] }>> {
   const parsed = parsedFilter(query, USERS);
   const filter = parsed && normalizeUserNameFilter(parsed);
-  return searchAfter(sequelize, USERS, organizationId, query, after, filter, withMemberships ? USER_MEMBERSHIPS_COLUMN : "");
+  return searchAfter(sequelize, USERS, organizationId, query, from, filter, withMemberships ? USER_MEMBERSHIPS_COLUMN : "");
 }
 
-/** GET /Groups?cursor=…: one page of a cursor walk after `after` (null: the first page). */
-export function searchTeamsAfter(sequelize: Sequelize, organizationId: string, query: ListQuery, after: RowKey | null): Promise<CursorPage<TeamRow>> {
-  return searchAfter<TeamRow>(sequelize, TEAMS, organizationId, query, after, parsedFilter(query, TEAMS));
+/** GET /Groups?cursor=…: one page of a cursor walk from `from`. */
+export function searchTeamsAfter(sequelize: Sequelize, organizationId: string, query: ListQuery, from: WalkFrom): Promise<CursorPage<TeamRow>> {
+  return searchAfter<TeamRow>(sequelize, TEAMS, organizationId, query, from, parsedFilter(query, TEAMS));
 }

@@ -19,7 +19,7 @@ export function serviceProviderConfig(scimBase: string, maxResults: number, curs
     sort: { supported: true },
     etag: { supported: true },
     // RFC 9865 §4: both methods; index stays the default so existing clients see no change
-    // (§2.4). previousCursor is not offered: walks go forward only.
+    // (§2.4). Cursor pages carry previousCursor too (the RFC has no field to advertise it).
     pagination: {
       cursor: true,
       index: true,
@@ -82,15 +82,22 @@ export function listResponse(resources: unknown[], totalResults: number, startIn
 }
 
 /**
- * A ListResponse page of a cursor walk (RFC 9865 §2): no startIndex (there is no index), and
- * nextCursor on every page but the last. totalResults counts every match, not the ones left.
+ * A ListResponse page of a cursor walk (RFC 9865 §2): no startIndex (there is no index),
+ * nextCursor on every page but the last, previousCursor on every page but the first.
+ * totalResults counts every match, not the ones left.
  */
-export function cursorListResponse(resources: unknown[], totalResults: number, nextCursor: string | undefined, includeResources = true) {
+export function cursorListResponse(
+  resources: unknown[],
+  totalResults: number,
+  cursors: { nextCursor: string | undefined; previousCursor: string | undefined },
+  includeResources = true,
+) {
   return {
     schemas: [LIST_RESPONSE],
     totalResults,
     itemsPerPage: resources.length,
-    ...(nextCursor === undefined ? {} : { nextCursor }),
+    ...(cursors.previousCursor === undefined ? {} : { previousCursor: cursors.previousCursor }),
+    ...(cursors.nextCursor === undefined ? {} : { nextCursor: cursors.nextCursor }),
     ...(includeResources ? { Resources: resources } : {}),
   };
 }

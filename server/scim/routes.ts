@@ -10,9 +10,9 @@ import type { Actor } from "../changes/change.ts";
 import { findUserWithMemberships } from "../models/userQueries.ts";
 import { findTeam, memberIdsOfTeams } from "../models/teamQueries.ts";
 import { membershipsOfUsers } from "../models/membershipQueries.ts";
-import { searchTeams, searchTeamsAfter, searchUsers, searchUsersAfter, type CursorPage, type RowKey } from "../models/scimSearch.ts";
+import { searchTeams, searchTeamsAfter, searchUsers, searchUsersAfter, type CursorPage, type WalkFrom } from "../models/scimSearch.ts";
 import { keyRingOf } from "../crypto/secretBox.ts";
-import { CursorCodec, type CursorScope } from "./cursor.ts";
+import { CursorCodec, pageCursors, type CursorScope } from "./cursor.ts";
 import { UserKeyLookups } from "../models/userKeyLookups.ts";
 import type { MembershipRow, TeamRow, UserRow } from "../models/rows.ts";
 import { cursorListResponse, listResponse, resourceTypes, schemas, serviceProviderConfig } from "./discovery.ts";
@@ -116,25 +116,25 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
       : await groupResource(outcome.row, projectionOf(ctx));
     send(ctx, outcome.status, resource, outcome.version);
   };
-  /** One page of an RFC 9865 cursor walk: open the cursor, read the rows after it, sign where the next page starts. */
+  /** One page of an RFC 9865 cursor walk: open the cursor, read the rows it points at, sign the next and previous ones. */
   const cursorPage = async <Row>(
     ctx: AppContext,
     query: ListQuery,
     resourceType: CursorScope["resourceType"],
-    read: (organizationId: string, after: RowKey | null) => Promise<CursorPage<Row>>,
+    read: (organizationId: string, from: WalkFrom) => Promise<CursorPage<Row>>,
     present: (rows: Row[]) => unknown[] | Promise<unknown[]>,
   ) => {
     const scope = cursorScope(ctx, resourceType, query);
-    const page = await read(scope.organizationId, cursors.open(scope, query.cursor!));
-    const nextCursor = page.more ? cursors.issue(scope, page.resumeAfter) : undefined;
-    send(ctx, 200, cursorListResponse(await present(page.rows), page.total, nextCursor, query.count > 0));
+    const from = cursors.open(scope, query.cursor!);
+    const page = await read(scope.organizationId, from);
+    send(ctx, 200, cursorListResponse(await present(page.rows), page.total, pageCursors(cursors, scope, from, page), query.count > 0));
   };
   const presentUsers = (rows: Array<UserRow & { memberships?: MembershipRow[] }>, query: ListQuery) =>
     rows.map((r) => applyProjection(presentScimUser(r, r.memberships ?? null, deps.config.publicUrl), query.projection));
   const listUsers = async (ctx: AppContext, query: ListQuery) => {
     const withGroups = !excludesAttribute(query.projection, "groups");
     if (query.cursor !== undefined) {
-      const read = (organizationId: string, after: RowKey | null) => searchUsersAfter(sequelize, organizationId, query, after, withGroups);
+      const read = (organizationId: string, from: WalkFrom) => searchUsersAfter(sequelize, organizationId, query, from, withGroups);
       return cursorPage(ctx, query, "User", read, (rows) => presentUsers(rows, query));
     }
     const { rows, total } = await searchUsers(sequelize, ctx.state.tenant!.organizationId, query, withGroups, userKeyLookups);
@@ -146,7 +146,7 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   };
   const listGroups = async (ctx: AppContext, query: ListQuery) => {
     if (query.cursor !== undefined) {
-      const read = (organizationId: string, after: RowKey | null) => searchTeamsAfter(sequelize, organizationId, query, after);
+      const read = (organizationId: string, from: WalkFrom) => searchTeamsAfter(sequelize, organizationId, query, from);
       return cursorPage(ctx, query, "Group", read, (rows) => presentGroups(rows, query));
     }
     const { rows, total } = await searchTeams(sequelize, ctx.state.tenant!.organizationId, query);

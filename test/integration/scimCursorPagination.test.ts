@@ -63,13 +63,41 @@ describe("SCIM cursor pagination (RFC 9865)", () => {
     for (const page of pages) {
       expect(page.body.totalResults).to.equal(11);
       expect(page.body).not.to.have.property("startIndex");
-      expect(page.body).not.to.have.property("previousCursor");
       expect(page.body.schemas).to.deep.equal(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]);
     }
+    expect(pages.map((p) => typeof p.body.previousCursor)).to.deep.equal(["undefined", "string", "string"]);
     expect(pages.slice(0, -1).every((p) => /^[A-Za-z0-9\-._~]+$/.test(p.body.nextCursor))).to.equal(true);
     // `?cursor` without a value (the RFC's own example) starts the walk too.
     const bare = await scim(base(), token, "GET", "/Users?cursor&count=4");
     expect(idsOf([bare])).to.deep.equal(ids.slice(0, 4));
+  });
+
+  it("walks back with previousCursor: the same pages in reverse, none before the first page", async () => {
+    const { token } = await createOrgWithToken(base());
+    const ids = await createUsers(token, 11);
+    const forward = await walk(base(), token, (c) => `/Users?cursor=${encodeURIComponent(c)}&count=4`);
+    const back: JsonResponse[] = [forward.at(-1)!];
+    while (back.at(-1)!.body.previousCursor !== undefined) {
+      const page = await scim(base(), token, "GET", `/Users?cursor=${back.at(-1)!.body.previousCursor}&count=4`);
+      expect(page.status, page.text).to.equal(200);
+      back.push(page);
+    }
+    expect(back.map((p) => idsOf([p]))).to.deep.equal(forward.map((p) => idsOf([p])).reverse());
+    expect(back.at(-1)!.body).not.to.have.property("previousCursor");
+    // From a page reached backward, nextCursor goes forward again.
+    const again = await scim(base(), token, "GET", `/Users?cursor=${back.at(-1)!.body.nextCursor}&count=4`);
+    expect(idsOf([again])).to.deep.equal(ids.slice(4, 8));
+    expect(again.body.totalResults).to.equal(11);
+    // Newest first, filtered, through /.search: previousCursor of the second page gives the first.
+    const prefix = `back${unique()}`;
+    const matching = await createUsers(token, 5, prefix);
+    const body = { schemas: [SEARCH], filter: `userName sw "${prefix}."`, sortOrder: "descending", count: 2 };
+    const first = await scim(base(), token, "POST", "/Users/.search", { ...body, cursor: "" });
+    const second = await scim(base(), token, "POST", "/Users/.search", { ...body, cursor: first.body.nextCursor });
+    const previous = await scim(base(), token, "POST", "/Users/.search", { ...body, cursor: second.body.previousCursor });
+    expect(idsOf([first, second])).to.deep.equal([...matching].reverse().slice(0, 4));
+    expect(idsOf([previous])).to.deep.equal(idsOf([first]));
+    expect(previous.body).not.to.have.property("previousCursor");
   });
 
   it("walks newest first with sortOrder=descending, and combines with a filter", async () => {
@@ -215,15 +243,18 @@ describe("SCIM cursor pagination (RFC 9865)", () => {
     });
   });
 
-  it("returns every user that exists throughout a walk exactly once while another client creates, renames and deletes users", async function () {
-    this.timeout(120_000);
+  /**
+   * Runs `walkUsers` while another client creates, renames and deletes users of the organization
+   * (each page waits for at least one change), then checks the walk: no user twice, every user
+   * that existed throughout the walk once, nothing unknown.
+   */
+  async function walkUnderChurn(walkUsers: (token: string, betweenPages: () => Promise<void>) => Promise<JsonResponse[]>) {
     const { token } = await createOrgWithToken(base());
     const initial = await createUsers(token, 60);
     const deletedDuringWalk = new Set<string>();
     const createdDuringWalk = new Set<string>();
     let mutations = 0;
     let walking = true;
-    // The other client: creates users and deletes both original and freshly created ones, until the walk ends.
     const churn = (async () => {
       let turn = 0;
       while (walking) {
@@ -253,7 +284,7 @@ describe("SCIM cursor pagination (RFC 9865)", () => {
     };
     let pages: JsonResponse[];
     try {
-      pages = await walk(base(), token, (c) => `/Users?cursor=${encodeURIComponent(c)}&count=5&excludedAttributes=groups`, waitForMutation);
+      pages = await walkUsers(token, waitForMutation);
     } finally {
       walking = false;
       await churn;
@@ -268,5 +299,29 @@ describe("SCIM cursor pagination (RFC 9865)", () => {
     const known = new Set([...initial, ...createdDuringWalk]);
     expect(returned.filter((id) => !known.has(id))).to.deep.equal([]);
     expect(mutations).to.be.greaterThanOrEqual(pages.length - 1);
+  }
+
+  it("returns every user that exists throughout a walk exactly once while another client creates, renames and deletes users", async function () {
+    this.timeout(120_000);
+    await walkUnderChurn((token, betweenPages) =>
+      walk(base(), token, (c) => `/Users?cursor=${encodeURIComponent(c)}&count=5&excludedAttributes=groups`, betweenPages),
+    );
+  });
+
+  it("does the same walking back with previousCursor from the last page", async function () {
+    this.timeout(120_000);
+    await walkUnderChurn(async (token, betweenPages) => {
+      // Forward to the last page (the other client is already at work), then back to the first page.
+      let page = await scim(base(), token, "GET", "/Users?cursor=&count=5&excludedAttributes=groups");
+      while (page.body.nextCursor !== undefined) page = await scim(base(), token, "GET", `/Users?cursor=${page.body.nextCursor}&count=5&excludedAttributes=groups`);
+      const pages = [page];
+      while (page.body.previousCursor !== undefined) {
+        await betweenPages();
+        page = await scim(base(), token, "GET", `/Users?cursor=${page.body.previousCursor}&count=5&excludedAttributes=groups`);
+        expect(page.status, page.text).to.equal(200);
+        pages.push(page);
+      }
+      return pages;
+    });
   });
 });
