@@ -22,7 +22,8 @@ export type CursorPosition = { createdAt: string; id: string } | null;
 /** What a cursor is valid for: one organization, one endpoint, one query. */
 export type CursorScope = {
   organizationId: string;
-  resourceType: "User" | "Group";
+  /** "All": the root /.search over users and groups together. */
+  resourceType: "User" | "Group" | "All";
   filter: string | undefined;
   descending: boolean;
 };
