@@ -183,34 +183,34 @@ describe("SCIM root POST /.search (RFC 7644 §3.4.3)", () => {
     const deletedDuringWalk = new Set<string>();
     const createdDuringWalk: string[] = [];
     let mutations = 0;
-    let walking = true;
-    const churn = (async () => {
-      let turn = 0;
-      while (walking) {
-        turn++;
-        const fresh = turn % 2 === 0 ? await createUser(token) : await createGroup(token);
-        createdDuringWalk.push(fresh.id);
-        // Every third turn deletes an original (spread over the whole list), the others a new resource.
-        const victim = turn % 3 === 0 ? initial[(turn * 7) % initial.length]! : createdDuringWalk[turn % createdDuringWalk.length]!;
-        if (!deletedDuringWalk.has(victim)) {
-          deletedDuringWalk.add(victim); // from now on it did not exist throughout the walk
-          const path = victim.startsWith("user_") ? `/Users/${victim}` : `/Groups/${victim}`;
-          expect((await scim(base(), token, "DELETE", path)).status).to.equal(204);
-        }
-        mutations++;
+    let turn = 0;
+    // The other client: one turn (create a user or a group, delete an original or a fresh one)
+    // runs while each next page is read, so every page races a write; one turn per page keeps a
+    // fast writer from outrunning the walk (new resources join its end).
+    const churnTurn = async () => {
+      turn++;
+      const fresh = turn % 2 === 0 ? await createUser(token) : await createGroup(token);
+      createdDuringWalk.push(fresh.id);
+      // Every third turn deletes an original (spread over the whole list), the others a new resource.
+      const victim = turn % 3 === 0 ? initial[(turn * 7) % initial.length]! : createdDuringWalk[turn % createdDuringWalk.length]!;
+      if (!deletedDuringWalk.has(victim)) {
+        deletedDuringWalk.add(victim); // from now on it did not exist throughout the walk
+        const path = victim.startsWith("user_") ? `/Users/${victim}` : `/Groups/${victim}`;
+        expect((await scim(base(), token, "DELETE", path)).status).to.equal(204);
       }
-    })();
-    const waitForMutation = async () => {
-      const seen = mutations;
-      while (mutations === seen) await new Promise((resolve) => setTimeout(resolve, 2));
+      mutations++;
     };
+    let running: Promise<void> = Promise.resolve();
     let pages: JsonResponse[];
     try {
-      pages = await walk(token, { count: 4, excludedAttributes: ["groups", "members"] }, waitForMutation);
+      pages = await walk(token, { count: 4, excludedAttributes: ["groups", "members"] }, async () => {
+        await running;
+        running = churnTurn();
+      });
     } finally {
-      walking = false;
-      await churn;
+      await running.catch(() => undefined); // a failed turn fails the walk at its next page already
     }
+    await running;
     const returned = idsOf(pages);
     expect(new Set(returned).size, "no resource twice").to.equal(returned.length);
     const throughout = initial.filter((id) => !deletedDuringWalk.has(id));
