@@ -102,6 +102,10 @@ describe("SCIM root POST /.search (RFC 7644 §3.4.3)", () => {
     expect(await ids(`not (userName pr) and displayName ew "${tag}"`)).to.deep.equal([team.id, other.id]);
     // A group's members and a user's groups come from the memberships, in both directions.
     expect(await ids(`groups.value eq "${team.id}" or members.value eq "${ada.id}"`)).to.deep.equal([ada.id, team.id]);
+    // meta.resourceType picks one type (it is known per type, not stored).
+    const mine = `userName ew "${tag}@example.com" or displayName ew "${tag}"`;
+    expect(await ids(`meta.resourceType eq "Group" and (${mine})`)).to.deep.equal([team.id, other.id]);
+    expect(await ids(`meta.resourceType ne "Group" and (${mine})`)).to.deep.equal([ada.id, bob.id]);
     const unknown = await search(token, { filter: 'favouriteColour eq "blue"' });
     expect(unknown.status).to.equal(400);
     expect(unknown.body.scimType).to.equal("invalidFilter");

@@ -27,4 +27,13 @@ describe("restrictFilterTo (root /.search filters per resource type)", () => {
     expect(restrict('userName eq "a" or members pr', "User")).to.deep.equal(parseFilter('userName eq "a"'));
     expect(restrict('not (not (members pr))', "User")).to.equal(false);
   });
+
+  it("answers meta.resourceType per type, so a root search can ask for one type", () => {
+    expect(restrict('meta.resourceType eq "Group"', "Group")).to.equal(true);
+    expect(restrict('meta.resourceType eq "Group"', "User")).to.equal(false);
+    expect(restrict('meta.resourceType ne "Group"', "User")).to.equal(true);
+    expect(restrict('meta.resourceType eq "User" and userName sw "a"', "User")).to.deep.equal(parseFilter('userName sw "a"'));
+    expect(restrict('meta.resourceType eq "User" and userName sw "a"', "Group")).to.equal(false);
+    expect(restrict("meta.resourceType pr", "Group")).to.equal(true);
+  });
 });
