@@ -239,6 +239,9 @@ expect_jq ".totalResults == 7 and .startIndex == 5 and ([.Resources[] | [.id, .m
 scim POST /.search "{\"schemas\":[\"$SEARCH\"],\"filter\":\"members[value eq \\\"${USERS[0]}\\\"]\"}"
 expect_status 200 "root /.search on a Group attribute"
 expect_jq ".totalResults == 1 and .Resources[0].id == \"$GROUP1\"" "only groups have members"
+scim POST /.search "{\"schemas\":[\"$SEARCH\"],\"filter\":\"meta.resourceType eq \\\"Group\\\" and displayName ew \\\"$RUN\\\"\"}"
+expect_status 200 "root /.search for one type"
+expect_jq "[.Resources[].id] == [\"$GROUP1\", \"$GROUP2\"]" "meta.resourceType picks the groups"
 scim POST /.search "{\"schemas\":[\"$SEARCH\"],\"filter\":\"favouriteColour eq \\\"blue\\\"\"}"
 scim_error 400 invalidFilter "an attribute neither type defines"
 # README "SCIM semantics worth knowing": the root /.search example.
