@@ -77,7 +77,8 @@ function operation(doc: RouteDoc) {
     tags: [doc.tag],
     ...(doc.public ? { security: [] } : {}),
     parameters: parameters(doc),
-    ...(doc.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(doc.body, "input") } } } } : {}),
+    // Handlers parse a missing body as {}: a body is required exactly when its schema refuses {}.
+    ...(doc.body ? { requestBody: { required: !doc.body.safeParse({}).success, content: { "application/json": { schema: jsonSchema(doc.body, "input") } } } } : {}),
     responses: { ...responses, ...errorResponses(doc) },
   };
 }

@@ -26,7 +26,8 @@ export type CursorPosition = { key: CursorKey | null; backward: boolean };
 /** What a cursor is valid for: one organization, one endpoint, one query. */
 export type CursorScope = {
   organizationId: string;
-  resourceType: "User" | "Group";
+  /** "All": the root /.search over users and groups together. */
+  resourceType: "User" | "Group" | "All";
   filter: string | undefined;
   descending: boolean;
 };

@@ -10,7 +10,17 @@ import type { Actor } from "../changes/change.ts";
 import { findUserWithMemberships } from "../models/userQueries.ts";
 import { findTeam, memberIdsOfTeams } from "../models/teamQueries.ts";
 import { membershipsOfUsers } from "../models/membershipQueries.ts";
-import { searchTeams, searchTeamsAfter, searchUsers, searchUsersAfter, type CursorPage, type WalkFrom } from "../models/scimSearch.ts";
+import {
+  searchAllResources,
+  searchAllResourcesAfter,
+  searchTeams,
+  searchTeamsAfter,
+  searchUsers,
+  searchUsersAfter,
+  type AnyResource,
+  type CursorPage,
+  type WalkFrom,
+} from "../models/scimSearch.ts";
 import { keyRingOf } from "../crypto/secretBox.ts";
 import { CursorCodec, pageCursors, type CursorScope } from "./cursor.ts";
 import { UserKeyLookups } from "../models/userKeyLookups.ts";
@@ -152,6 +162,25 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     const { rows, total } = await searchTeams(sequelize, ctx.state.tenant!.organizationId, query);
     send(ctx, 200, listResponse(await presentGroups(rows, query), total, query.startIndex, query.count > 0));
   };
+  /** Users and groups of a root /.search page, in the page's order, each presented as its own endpoint would. */
+  const presentAny = async (rows: AnyResource[], query: ListQuery) => {
+    const users = rows.flatMap((r) => (r.resourceType === "User" ? [r.row] : []));
+    const teams = rows.flatMap((r) => (r.resourceType === "Group" ? [r.row] : []));
+    const presentedUsers = new Map(presentUsers(users, query).map((resource, i) => [users[i]!.id, resource]));
+    const presentedTeams = new Map((await presentGroups(teams, query)).map((resource, i) => [teams[i]!.id, resource]));
+    return rows.map((r) => (r.resourceType === "User" ? presentedUsers.get(r.row.id) : presentedTeams.get(r.row.id)));
+  };
+  // RFC 7644 §3.4.3: POST /.search at the root searches every resource type: users and groups in
+  // one order (creation time, then id) over both, not one list after the other (README "SCIM semantics").
+  const listAll = async (ctx: AppContext, query: ListQuery) => {
+    const withGroups = !excludesAttribute(query.projection, "groups");
+    if (query.cursor !== undefined) {
+      const read = (organizationId: string, from: WalkFrom) => searchAllResourcesAfter(sequelize, organizationId, query, from, withGroups);
+      return cursorPage(ctx, query, "All", read, (rows) => presentAny(rows, query));
+    }
+    const { rows, total } = await searchAllResources(sequelize, ctx.state.tenant!.organizationId, query, withGroups);
+    send(ctx, 200, listResponse(await presentAny(rows, query), total, query.startIndex, query.count > 0));
+  };
 
   const { maxResults, cursorTimeoutSeconds } = deps.config.scim;
   router.get("/ServiceProviderConfig", (ctx) => send(ctx, 200, serviceProviderConfig(base, maxResults, cursorTimeoutSeconds, bulkLimits)));
@@ -186,6 +215,8 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
     });
     send(ctx, 200, response);
   });
+
+  router.post("/.search", (ctx) => listAll(ctx, parseListQuery(searchBody(ctx), deps.config.scim.maxResults)));
 
   router.get("/Users", (ctx) => listUsers(ctx, parseListQuery(ctx.query, deps.config.scim.maxResults)));
   router.post("/Users/.search", (ctx) => listUsers(ctx, parseListQuery(searchBody(ctx), deps.config.scim.maxResults)));

@@ -69,6 +69,24 @@ describe("OpenAPI document of the admin API (GET /v1/openapi.json)", () => {
     expect(refused.status).to.equal(400);
   });
 
+  it("marks a request body required only when the server refuses a request without one", async () => {
+    const doc = await fetchDocument();
+    const requirement = (path: string, method: string) => doc.paths[path]![method].requestBody.required;
+    // rotate_secret and reconcile take optional settings: a bodyless POST is what the README shows.
+    expect(requirement("/v1/organizations/{org}/webhook_endpoints/{id}/rotate_secret", "post")).to.equal(false);
+    expect(requirement("/v1/organizations/{org}/reconcile", "post")).to.equal(false);
+    expect(requirement("/v1/organizations", "post")).to.equal(true);
+    expect(requirement("/v1/organizations/{org}/webhook_endpoints", "post")).to.equal(true);
+    const { orgId } = await createOrgWithToken(base());
+    const endpoint = await admin(base(), "POST", `/v1/organizations/${orgId}/webhook_endpoints`, { url: "http://127.0.0.1:9/hook" });
+    expect(endpoint.status, endpoint.text).to.equal(201);
+    const rotated = await admin(base(), "POST", `/v1/organizations/${orgId}/webhook_endpoints/${endpoint.body.id}/rotate_secret`);
+    expect(rotated.status, rotated.text).to.equal(200);
+    expect(rotated.body.secret).to.match(/^whsec_/);
+    const unnamed = await admin(base(), "POST", "/v1/organizations");
+    expect(unnamed.status).to.equal(400);
+  });
+
   it("describes real responses: bodies the server sends validate against the documented schemas", async () => {
     const doc = await fetchDocument();
     const ajv = new Ajv2020({ strict: false, allErrors: true });

@@ -19,6 +19,9 @@ describe("tenant isolation", () => {
     const list = await scim(base(), b.token, "GET", `/Users?filter=${encodeURIComponent(`id eq "${user.body.id}" or userName eq "${user.body.userName}"`)}`);
     expect(list.body.totalResults).to.equal(0);
     expect((await scim(base(), b.token, "GET", `/Groups?filter=${encodeURIComponent(`id eq "${group.body.id}"`)}`)).body.totalResults).to.equal(0);
+    const rootSearch = { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], filter: `id eq "${user.body.id}" or id eq "${group.body.id}"` };
+    expect((await scim(base(), b.token, "POST", "/.search", rootSearch)).body.totalResults).to.equal(0);
+    expect((await scim(base(), a.token, "POST", "/.search", rootSearch)).body.totalResults).to.equal(2);
     const patch = { schemas: [PATCH], Operations: [{ op: "replace", value: { active: false } }] };
     expect((await scim(base(), b.token, "PATCH", `/Users/${user.body.id}`, patch)).status).to.equal(404);
     expect((await scim(base(), b.token, "PUT", `/Users/${user.body.id}`, scimUserBody())).status).to.equal(404);
