@@ -14,13 +14,15 @@ import { createFreshDatabase } from "../test/helpers/testDatabase.ts";
 import { startWebhookSink } from "./webhookSink.ts";
 import { cpuPerRequest, cpuSnapshot, type CpuSnapshot, type CpuSplit } from "./cpuAccounting.ts";
 import { startServerProcess } from "./scimServer.ts";
+import { freshTenant } from "./freshTenant.ts";
+import type { LimitResult } from "./sqlLimit.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-/** BENCH_PHASES=creates,reads,groups,mixed (default: all) runs only some phases, for profiling one at a time. */
-const PHASES = new Set((process.env.BENCH_PHASES ?? "creates,reads,groups,mixed").split(",").map((p) => p.trim()));
+/** BENCH_PHASES=fresh,creates,reads,groups,mixed (default: all) runs only some phases, for profiling one at a time. */
+const PHASES = new Set((process.env.BENCH_PHASES ?? "fresh,creates,reads,groups,mixed").split(",").map((p) => p.trim()));
 const baseUrl = process.env.DATABASE_URL;
 if (!baseUrl) throw new Error("set DATABASE_URL to a PostgreSQL server (a fresh database is created on it)");
 
@@ -40,19 +42,24 @@ type Row = {
   scenario: string; requests: number; rps: number; p50_ms: number; p99_ms: number; non2xx: number; errors: number;
   /** CPU ms per request: the server process, all of PostgreSQL, the other node processes (load generator, webhook sink). */
   cpu_ms?: CpuSplit;
+  /** The same database work sent straight from the bench (bench/sqlLimit.ts), and our figure's share of it. */
+  limit_rps?: number;
+  share_of_limit_pct?: number;
 };
 const rows: Row[] = [];
 
 let serverPid = 0;
 let cpuAtPhaseStart: CpuSnapshot | undefined;
+let measuredPid = 0;
 
-/** Starts CPU accounting for the next recorded run (call right before it). */
-function measureCpu(): void {
+/** Starts CPU accounting for the next recorded run (call right before it), of the given server process. */
+function measureCpu(pid = serverPid): void {
+  measuredPid = pid;
   cpuAtPhaseStart = cpuSnapshot();
 }
 
-function record(scenario: string, result: Result): Row {
-  const cpu = cpuAtPhaseStart ? cpuPerRequest(cpuAtPhaseStart, cpuSnapshot(), serverPid, result.requests.total) : undefined;
+function record(scenario: string, result: Result, limit?: LimitResult): Row {
+  const cpu = cpuAtPhaseStart ? cpuPerRequest(cpuAtPhaseStart, cpuSnapshot(), measuredPid, result.requests.total) : undefined;
   cpuAtPhaseStart = undefined;
   const row: Row = {
     scenario,
@@ -63,10 +70,12 @@ function record(scenario: string, result: Result): Row {
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     ...(cpu ? { cpu_ms: cpu } : {}),
+    ...(limit ? { limit_rps: limit.perSecond, share_of_limit_pct: Math.round((100 * result.requests.average) / Math.max(1, limit.perSecond)) } : {}),
   };
   rows.push(row);
   const cpuText = cpu ? `, CPU ms/request: server ${cpu.server}, postgres ${cpu.postgres}, other ${cpu.other}` : "";
-  console.log(`${scenario}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}${cpuText}`);
+  const limitText = limit ? `; limit ${limit.perSecond}/s (p99 ${limit.p99_ms} ms): ${row.share_of_limit_pct}% of it` : "";
+  console.log(`${scenario}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}${cpuText}${limitText}`);
   return row;
 }
 
@@ -96,7 +105,7 @@ async function adminCall(url: string, method: string, path: string, body?: unkno
 }
 
 /** Bulk-seeds users (and optionally one team holding the first `members` of them) straight in SQL. */
-async function seedUsers(db: pg.Client, orgId: string, connId: string, count: number, tag: string): Promise<void> {
+async function seedUsers(db: pg.Client, orgId: string, connId: string, count: number, tag: string, from = 1): Promise<void> {
   await db.query(
     `INSERT INTO users (id, organization_id, enterprise_connection_id, external_id, user_name, email_address, first_name, last_name, scim_resource, created_at, updated_at)
      SELECT 'user_' || upper(substr(md5($3 || g), 1, 26)), $1, $2, $3 || g, $3 || g || '@seed.example.com', $3 || g || '@seed.example.com', 'Seed', 'User' || g,
@@ -104,8 +113,8 @@ async function seedUsers(db: pg.Client, orgId: string, connId: string, count: nu
               'name', jsonb_build_object('givenName', 'Seed', 'familyName', 'User' || g),
               'emails', jsonb_build_array(jsonb_build_object('value', $3 || g || '@seed.example.com', 'type', 'work', 'primary', true)), 'active', true),
             now() - (g || ' seconds')::interval, now()
-       FROM generate_series(1, $4) AS g`,
-    [orgId, connId, tag, count],
+       FROM generate_series($5::int, $5::int + $4 - 1) AS g`,
+    [orgId, connId, tag, count, from],
   );
 }
 
@@ -209,18 +218,33 @@ async function mixed({ url, scimHeaders }: Bench): Promise<void> {
   }));
 }
 
-const PHASE_RUNNERS: Record<string, (bench: Bench) => Promise<void>> = { creates, reads, groups: groupPatches, mixed };
+const POOL_MAX = 20;
+let receiverUrl = "";
+let extraServerEnv: Record<string, string> = {};
+
+/** 0. A new tenant's first minute, on a server and database of its own (bench/freshTenant.ts). */
+function fresh(): Promise<void> {
+  return freshTenant({
+    baseUrl: baseUrl!, adminKey: ADMIN_KEY, connections: CONNECTIONS, seconds: SECONDS, poolMax: POOL_MAX, webhookUrl: receiverUrl,
+    serverEnv: { ROLLCALL_SCIM_RATE_LIMIT: "0", DATABASE_POOL_MAX: String(POOL_MAX), ...extraServerEnv },
+    mapping: MAPPING, userBody, seedUsers, measureCpu, record,
+  });
+}
+
+const PHASE_RUNNERS: Record<string, (bench: Bench) => Promise<void>> = { fresh, creates, reads, groups: groupPatches, mixed };
 
 async function main(): Promise<void> {
   const fresh = await createFreshDatabase(baseUrl!, "rollcall_bench");
   const receiver = await startWebhookSink();
   // BENCH_SERVER_ENV='{"NAME":"value"}' adds settings to the server's environment (for experiments).
   const extraEnv = JSON.parse(process.env.BENCH_SERVER_ENV ?? "{}") as Record<string, string>;
+  extraServerEnv = extraEnv;
+  receiverUrl = receiver.url;
   // BENCH_DISPATCHER=separate runs the webhook dispatcher as its own process (`rollcall dispatch`, the
   // Helm chart's dispatcher workload) instead of inside the SCIM server.
   const separateDispatcher = process.env.BENCH_DISPATCHER === "separate";
   const server = await startServerProcess(fresh.url, ADMIN_KEY, {
-    ROLLCALL_SCIM_RATE_LIMIT: "0", DATABASE_POOL_MAX: "20", ...(separateDispatcher ? { ROLLCALL_ENABLE_DISPATCHER: "false" } : {}), ...extraEnv,
+    ROLLCALL_SCIM_RATE_LIMIT: "0", DATABASE_POOL_MAX: String(POOL_MAX), ...(separateDispatcher ? { ROLLCALL_ENABLE_DISPATCHER: "false" } : {}), ...extraEnv,
   });
   serverPid = server.pid;
   const dispatcher = separateDispatcher ? await startServerProcess(fresh.url, ADMIN_KEY, { DATABASE_POOL_MAX: "5" }, [], "dispatch") : undefined;

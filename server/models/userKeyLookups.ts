@@ -1,6 +1,6 @@
 import type { Sequelize } from "sequelize";
 import type { MembershipRow, UserRow } from "./rows.ts";
-import { select } from "./sql.ts";
+import { select, selectPlannedEachTime } from "./sql.ts";
 import { USER_MEMBERSHIPS_COLUMN } from "./membershipQueries.ts";
 
 /** A key an IdP looks users up by before writing (`userName eq "…"`, `externalId eq "…"`). */
@@ -34,6 +34,49 @@ function padded(values: string[]): Array<string | null> {
   while (size < values.length) size *= 2;
   return [...values, ...new Array<null>(size - values.length).fill(null)];
 }
+
+/**
+ * The statement a batch of lookups sends, with its bind values (exported for the plan test and the
+ * bench's limit comparison, which must run exactly what the server runs).
+ *
+ * LATERAL makes each pair an index probe: as a plain join, the generic plan of this prepared
+ * statement (which guesses 10 pairs and 500 users per pair) hash-joins a scan of all users. The
+ * probe has no ORDER BY of its own (OFFSET 0 keeps it a separate, parameterised scan): ordered by
+ * created_at inside, PostgreSQL without statistics on users preferred `users_org_page_idx`, which
+ * returns an organization's users already in that order, and filtered every one of them by name on
+ * every probe. Unordered, the index holding both the organization and the key is the cheapest.
+ */
+export function userKeyLookupQuery(field: UserKey["field"], withMemberships: boolean, keys: UserKey[]): { text: string; values: unknown[] } {
+  return {
+    text: `SELECT k.lookup::int AS lookup, u.*${withMemberships ? USER_MEMBERSHIPS_COLUMN : ""}
+           FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(organization_id, value, lookup)
+           CROSS JOIN LATERAL (
+             SELECT * FROM users u
+              WHERE u.organization_id = k.organization_id AND ${MATCH[field]} AND u.deleted_at IS NULL
+             OFFSET 0
+           ) u
+          ORDER BY k.lookup, u.created_at, u.id`,
+    values: [padded(keys.map((k) => k.organizationId)), padded(keys.map((k) => k.value))],
+  };
+}
+
+/**
+ * Below this many users in PostgreSQL's statistics (or with none yet: a new database, before
+ * autovacuum's first ANALYZE), lookups are planned on every execution instead of reusing the
+ * prepared statement's generic plan.
+ *
+ * A generic plan is made once per connection and kept until the table is next analyzed. Made on an
+ * empty, never-analyzed users table, every index starting with organization_id costs the same (one
+ * page, one row), and PostgreSQL may keep one that makes each probe read all of the organization's
+ * users: a new tenant's first sync then ran at 94 lookups/s (issue 14). A plan made for the execution
+ * sees the table's real size (PostgreSQL reads it from disk at planning time, statistics or not) and
+ * picks the key's index once the table is past the ten pages PostgreSQL assumes for a never-analyzed
+ * table (a few hundred users; below that, any plan reads at most those few hundred rows). Once ANALYZE has seen enough users, the
+ * generic plan is made from statistics (and remade at each ANALYZE), so the prepared statement is used.
+ */
+export const GENERIC_PLAN_MIN_ROWS = 1000;
+/** How often, at most, a process asks PostgreSQL whether users has statistics yet. */
+const STATISTICS_CHECK_MS = 1000;
 
 /**
  * Every IdP write starts with a lookup (`GET /Users?filter=userName eq "…"`), so these are the
@@ -84,22 +127,27 @@ export class UserKeyLookups {
     }
   }
 
+  /** Whether users has statistics of enough rows for a generic plan; checked at most once a STATISTICS_CHECK_MS. */
+  private genericPlanSafe = false;
+  private statisticsCheckedAt = -Infinity;
+
+  private refreshStatistics(): void {
+    if (this.genericPlanSafe || performance.now() - this.statisticsCheckedAt < STATISTICS_CHECK_MS) return;
+    this.statisticsCheckedAt = performance.now();
+    // Once true it stays true: statistics only ever get replaced by newer ones, and each ANALYZE remakes the plan.
+    void select<{ rows: number }>(this.sequelize, `SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'users'::regclass`, [])
+      .then(([row]) => {
+        this.genericPlanSafe = (row?.rows ?? -1) >= GENERIC_PLAN_MIN_ROWS;
+      })
+      .catch(() => undefined);
+  }
+
   private async run(field: UserKey["field"], withMemberships: boolean, batch: Waiting[]): Promise<void> {
     try {
-      const rows = await select<UserWithMemberships & { lookup: number }>(
-        this.sequelize,
-        // LATERAL makes each pair an index probe. As a plain join the generic plan of this prepared
-        // statement (which guesses 10 pairs and 500 users per pair) hash-joins a scan of all users.
-        `SELECT k.lookup::int AS lookup, u.*${withMemberships ? USER_MEMBERSHIPS_COLUMN : ""}
-           FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(organization_id, value, lookup)
-           CROSS JOIN LATERAL (
-             SELECT * FROM users u
-              WHERE u.organization_id = k.organization_id AND ${MATCH[field]} AND u.deleted_at IS NULL
-              ORDER BY u.created_at, u.id
-           ) u
-          ORDER BY k.lookup`,
-        [padded(batch.map((w) => w.key.organizationId)), padded(batch.map((w) => w.key.value))],
-      );
+      this.refreshStatistics();
+      const query = userKeyLookupQuery(field, withMemberships, batch.map((w) => w.key));
+      const send = this.genericPlanSafe ? select : selectPlannedEachTime;
+      const rows = await send<UserWithMemberships & { lookup: number }>(this.sequelize, query.text, query.values);
       const byLookup = batch.map((): UserWithMemberships[] => []);
       for (const { lookup, ...row } of rows) byLookup[lookup - 1]?.push(row);
       batch.forEach((waiting, i) => waiting.resolve(byLookup[i]!));
