@@ -7,7 +7,7 @@
  *   mapping evaluated, then its one autocommitted statement: user, event, deliveries, audit row);
  * - lookup: the exact statement `GET /Users?filter=userName eq "…"` sends (UserKeyLookups), one key
  *   per execution, as a raw node-postgres query the way the server sends it (planned for its values
- *   while users has no statistics, else a prepared statement).
+ *   while users is small and has no statistics, else a prepared statement).
  */
 import pg from "pg";
 import { createSequelize } from "../server/db/database.ts";
@@ -16,7 +16,7 @@ import { createMetrics } from "../server/metrics.ts";
 import { loadConfig } from "../server/config.ts";
 import { createInOneStatement } from "../server/commands/users/createInOneStatement.ts";
 import { parseUserInput } from "../server/scim/userInput.ts";
-import { GENERIC_PLAN_MIN_ROWS, userKeyLookupQuery } from "../server/models/userKeyLookups.ts";
+import { genericPlanSafe, userKeyLookupQuery, USERS_TABLE_STATISTICS_SQL } from "../server/models/userKeyLookups.ts";
 
 export type LimitResult = { perSecond: number; p99_ms: number };
 
@@ -73,8 +73,7 @@ export async function lookupLimit(
   }));
   try {
     // Sent as the server sends it: planned for its values until users has statistics, then prepared.
-    const stats = await clients[0]!.query(`SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'users'::regclass`);
-    const prepared = Number(stats.rows[0].rows) >= GENERIC_PLAN_MIN_ROWS;
+    const prepared = genericPlanSafe((await clients[0]!.query(USERS_TABLE_STATISTICS_SQL)).rows[0]);
     const free = [...clients];
     return await closedLoops(options.connections, options.seconds, async () => {
       const client = free.pop()!;

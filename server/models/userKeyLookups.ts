@@ -61,22 +61,32 @@ export function userKeyLookupQuery(field: UserKey["field"], withMemberships: boo
 }
 
 /**
- * Below this many users in PostgreSQL's statistics (or with none yet: a new database, before
- * autovacuum's first ANALYZE), lookups are planned on every execution instead of reusing the
- * prepared statement's generic plan.
+ * When a generic plan of the lookup is safe to keep: otherwise lookups are planned on every
+ * execution (an unnamed statement) instead of reusing the prepared statement's generic plan.
  *
  * A generic plan is made once per connection and kept until the table is next analyzed. Made on an
  * empty, never-analyzed users table, every index starting with organization_id costs the same (one
  * page, one row), and PostgreSQL may keep one that makes each probe read all of the organization's
- * users: a new tenant's first sync then ran at 94 lookups/s (issue 14). A plan made for the execution
- * sees the table's real size (PostgreSQL reads it from disk at planning time, statistics or not) and
- * picks the key's index once the table is past the ten pages PostgreSQL assumes for a never-analyzed
- * table (a few hundred users; below that, any plan reads at most those few hundred rows). Once ANALYZE has seen enough users, the
- * generic plan is made from statistics (and remade at each ANALYZE), so the prepared statement is used.
+ * users: a new tenant's first sync then ran at 94 lookups/s (issue 14), and autovacuum's first
+ * ANALYZE (which would remake the plan) comes up to a minute later. A plan made for the execution
+ * sees the table's real size (PostgreSQL reads it from disk at planning time, statistics or not).
+ *
+ * The generic plan is right, and stays right as the table grows, once it is made either from
+ * statistics of at least GENERIC_PLAN_MIN_ROWS users, or without statistics on a table of at least
+ * GENERIC_PLAN_MIN_BYTES: PostgreSQL then guesses several users per organization for the other
+ * indexes (0.5% of the rows it estimates from the size) against one for the key's unique index.
+ * Below that size, the ten pages it assumes for a never-analyzed table make the indexes tie; a plan
+ * for the execution also ties there, but the table holds at most a few hundred rows to read.
  */
-export const GENERIC_PLAN_MIN_ROWS = 1000;
-/** How often, at most, a process asks PostgreSQL whether users has statistics yet. */
+export function genericPlanSafe(statistics: { reltuples: number; bytes: number }): boolean {
+  return statistics.reltuples >= GENERIC_PLAN_MIN_ROWS || statistics.bytes >= GENERIC_PLAN_MIN_BYTES;
+}
+const GENERIC_PLAN_MIN_ROWS = 1000;
+const GENERIC_PLAN_MIN_BYTES = 1024 * 1024;
+/** How often, at most, a process asks PostgreSQL about the users table until a generic plan is safe. */
 const STATISTICS_CHECK_MS = 1000;
+/** What genericPlanSafe needs to know, from pg_class and the table's size on disk (-1 tuples: never analyzed). */
+export const USERS_TABLE_STATISTICS_SQL = `SELECT reltuples::float8 AS reltuples, pg_relation_size(oid)::float8 AS bytes FROM pg_class WHERE oid = 'users'::regclass`;
 
 /**
  * Every IdP write starts with a lookup (`GET /Users?filter=userName eq "…"`), so these are the
@@ -127,17 +137,17 @@ export class UserKeyLookups {
     }
   }
 
-  /** Whether users has statistics of enough rows for a generic plan; checked at most once a STATISTICS_CHECK_MS. */
-  private genericPlanSafe = false;
+  /** Whether the generic plan is safe (see genericPlanSafe); checked at most once a STATISTICS_CHECK_MS until it is. */
+  private preparedPlanSafe = false;
   private statisticsCheckedAt = -Infinity;
 
   private refreshStatistics(): void {
-    if (this.genericPlanSafe || performance.now() - this.statisticsCheckedAt < STATISTICS_CHECK_MS) return;
+    if (this.preparedPlanSafe || performance.now() - this.statisticsCheckedAt < STATISTICS_CHECK_MS) return;
     this.statisticsCheckedAt = performance.now();
-    // Once true it stays true: statistics only ever get replaced by newer ones, and each ANALYZE remakes the plan.
-    void select<{ rows: number }>(this.sequelize, `SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'users'::regclass`, [])
+    // Once true it stays true: a plan made then stays right as the table grows, and each ANALYZE remakes it.
+    void select<{ reltuples: number; bytes: number }>(this.sequelize, USERS_TABLE_STATISTICS_SQL, [])
       .then(([row]) => {
-        this.genericPlanSafe = (row?.rows ?? -1) >= GENERIC_PLAN_MIN_ROWS;
+        this.preparedPlanSafe = row !== undefined && genericPlanSafe(row);
       })
       .catch(() => undefined);
   }
@@ -146,7 +156,7 @@ export class UserKeyLookups {
     try {
       this.refreshStatistics();
       const query = userKeyLookupQuery(field, withMemberships, batch.map((w) => w.key));
-      const send = this.genericPlanSafe ? select : selectPlannedEachTime;
+      const send = this.preparedPlanSafe ? select : selectPlannedEachTime;
       const rows = await send<UserWithMemberships & { lookup: number }>(this.sequelize, query.text, query.values);
       const byLookup = batch.map((): UserWithMemberships[] => []);
       for (const { lookup, ...row } of rows) byLookup[lookup - 1]?.push(row);
