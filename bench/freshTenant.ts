@@ -23,8 +23,8 @@ export type FreshTenantOptions = {
   mapping: Record<string, string>;
   userBody(prefix: string): string;
   seedUsers(db: pg.Client, orgId: string, connId: string, count: number, tag: string, from?: number): Promise<void>;
-  measureCpu(pid: number): void;
-  record(scenario: string, result: Result, limit?: LimitResult): void;
+  measureCpu(pid: number, db: pg.Client): void;
+  record(scenario: string, result: Result, limit?: () => Promise<LimitResult>): Promise<unknown>;
 };
 
 /** Whether PostgreSQL has statistics for users yet (autovacuum's ANALYZE may run during the phase). */
@@ -68,13 +68,13 @@ export async function freshTenant(options: FreshTenantOptions): Promise<void> {
 
     console.log(`fresh tenant: ${await statsState(db)}`);
     // 1. Creates from the first second: no warm-up, no statistics.
-    options.measureCpu(server.pid);
+    options.measureCpu(server.pid, db);
     const creates = await run([{ method: "POST", path: "/scim/v2/Users", setupRequest: (r: LoadRequest) => ({ ...r, body: options.userBody("f") }) }]);
-    options.record(`fresh tenant: user creates from the first second (${since()})`, creates);
+    await options.record(`fresh tenant: user creates from the first second (${since()})`, creates);
 
     // 2. Okta's first sync: a lookup that finds nobody, then the create.
     let sync = 0;
-    options.measureCpu(server.pid);
+    options.measureCpu(server.pid, db);
     const firstSync = await run([
       {
         method: "GET",
@@ -86,7 +86,7 @@ export async function freshTenant(options: FreshTenantOptions): Promise<void> {
       },
       { method: "POST", path: "/scim/v2/Users", setupRequest: (r: LoadRequest, ctx: Record<string, unknown>) => ({ ...r, body: ctx.body as string }) },
     ]);
-    options.record(`fresh tenant: first sync, lookup then create, requests (${since()})`, firstSync);
+    await options.record(`fresh tenant: first sync, lookup then create, requests (${since()})`, firstSync);
     console.log(`fresh tenant: ${await statsState(db)}`);
 
     // 3. Lookups of seeded users at 2,000 and then 100,000, with no VACUUM or ANALYZE.
@@ -98,15 +98,15 @@ export async function freshTenant(options: FreshTenantOptions): Promise<void> {
       console.log(`fresh tenant: seeded to ${size}; ${await statsState(db)}`);
       const userName = () => `fresh${1 + Math.floor(Math.random() * size)}@seed.example.com`;
       const lookups = [{ method: "GET" as const, setupRequest: (r: LoadRequest) => ({ ...r, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName()}"`)}` }) }];
-      options.measureCpu(server.pid);
+      options.measureCpu(server.pid, db);
       const result = await run(lookups);
-      const limit = await lookupLimit(fresh.url, tenant.organizationId, userName, { connections: options.poolMax, seconds });
-      options.record(`fresh tenant: userName eq lookups, ${size.toLocaleString("en")} seeded users (${since()})`, result, limit);
+      await options.record(`fresh tenant: userName eq lookups, ${size.toLocaleString("en")} seeded users (${since()})`, result,
+        () => lookupLimit(fresh.url, tenant.organizationId, userName, { connections: options.poolMax, seconds }));
     }
-    const limit = await createLimit(fresh.url, tenant, options.userBody, { connections: options.poolMax, seconds });
-    console.log(`fresh tenant: create limit (the create command without HTTP, ${options.poolMax} connections): ${limit.perSecond}/s, p99 ${limit.p99_ms} ms; our peak above was ${Math.round(creates.requests.average)}/s = ${Math.round((100 * creates.requests.average) / limit.perSecond)}% of it`);
-    options.measureCpu(server.pid);
-    options.record("fresh tenant: user creates again, beside their limit", await run([{ method: "POST", path: "/scim/v2/Users", setupRequest: (r: LoadRequest) => ({ ...r, body: options.userBody("g") }) }]), limit);
+    options.measureCpu(server.pid, db);
+    const again = await run([{ method: "POST", path: "/scim/v2/Users", setupRequest: (r: LoadRequest) => ({ ...r, body: options.userBody("g") }) }]);
+    await options.record(`fresh tenant: user creates again, beside their limit (${since()})`, again,
+      () => createLimit(fresh.url, tenant, options.userBody, { connections: options.poolMax, seconds }));
     console.log(`fresh tenant: ${await statsState(db)}`);
   } finally {
     await db.end();

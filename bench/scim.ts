@@ -12,7 +12,7 @@ import os from "node:os";
 import pg from "pg";
 import { createFreshDatabase } from "../test/helpers/testDatabase.ts";
 import { startWebhookSink } from "./webhookSink.ts";
-import { cpuPerRequest, cpuSnapshot, type CpuSnapshot, type CpuSplit } from "./cpuAccounting.ts";
+import { backendPids, cpuPerRequest, cpuSnapshot, type CpuSnapshot, type CpuSplit } from "./cpuAccounting.ts";
 import { startServerProcess } from "./scimServer.ts";
 import { freshTenant } from "./freshTenant.ts";
 import type { LimitResult } from "./sqlLimit.ts";
@@ -51,16 +51,27 @@ const rows: Row[] = [];
 let serverPid = 0;
 let cpuAtPhaseStart: CpuSnapshot | undefined;
 let measuredPid = 0;
+let mainDb: pg.Client | undefined;
+let measuredDb: pg.Client | undefined;
 
-/** Starts CPU accounting for the next recorded run (call right before it), of the given server process. */
-function measureCpu(pid = serverPid): void {
+/**
+ * Starts CPU accounting for the next recorded run (call right before it), of the given server
+ * process and the PostgreSQL backends of the database `db` is connected to.
+ */
+function measureCpu(pid = serverPid, db = mainDb): void {
   measuredPid = pid;
+  measuredDb = db;
   cpuAtPhaseStart = cpuSnapshot();
 }
 
-function record(scenario: string, result: Result, limit?: LimitResult): Row {
-  const cpu = cpuAtPhaseStart ? cpuPerRequest(cpuAtPhaseStart, cpuSnapshot(), measuredPid, result.requests.total) : undefined;
+/** Records a run; `limit`, if given, runs after the run's CPU is taken and is printed beside it. */
+async function record(scenario: string, result: Result, limit?: () => Promise<LimitResult>): Promise<Row> {
+  const end = cpuSnapshot();
+  const cpu = cpuAtPhaseStart && measuredDb
+    ? cpuPerRequest(cpuAtPhaseStart, end, measuredPid, await backendPids(measuredDb), result.requests.total)
+    : undefined;
   cpuAtPhaseStart = undefined;
+  const limitResult = limit ? await limit() : undefined;
   const row: Row = {
     scenario,
     requests: result.requests.total,
@@ -70,11 +81,11 @@ function record(scenario: string, result: Result, limit?: LimitResult): Row {
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     ...(cpu ? { cpu_ms: cpu } : {}),
-    ...(limit ? { limit_rps: limit.perSecond, share_of_limit_pct: Math.round((100 * result.requests.average) / Math.max(1, limit.perSecond)) } : {}),
+    ...(limitResult ? { limit_rps: limitResult.perSecond, share_of_limit_pct: Math.round((100 * result.requests.average) / Math.max(1, limitResult.perSecond)) } : {}),
   };
   rows.push(row);
   const cpuText = cpu ? `, CPU ms/request: server ${cpu.server}, postgres ${cpu.postgres}, other ${cpu.other}` : "";
-  const limitText = limit ? `; limit ${limit.perSecond}/s (p99 ${limit.p99_ms} ms): ${row.share_of_limit_pct}% of it` : "";
+  const limitText = limitResult ? `; limit ${limitResult.perSecond}/s (p99 ${limitResult.p99_ms} ms): ${row.share_of_limit_pct}% of it` : "";
   console.log(`${scenario}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}${cpuText}${limitText}`);
   return row;
 }
@@ -134,21 +145,21 @@ async function creates({ url, scimHeaders }: Bench): Promise<void> {
   const post = (prefix: string) => [{ method: "POST" as const, path: "/scim/v2/Users", setupRequest: (r: LoadRequest) => ({ ...r, body: userBody(prefix) }) }];
   await autocannon({ url, connections: CONNECTIONS, duration: 3, headers: scimHeaders, requests: post("warm") });
   measureCpu();
-  const peak = record("user creates (peak)", await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, requests: post("c") }));
+  const peak = await record("user creates (peak)", await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, requests: post("c") }));
   const half = Math.max(1, Math.floor(peak.rps / 2));
   // autocannon's overallRate gives each connection a quota per second that it sends as fast as it
   // can when the second starts (lib/httpClient.js: reqsMadeThisSecond < rate), so 32 connections
   // fire together once a second and the latency measures that burst's queue. Both are reported:
   // the paced figure is the fewest connections (closed loop) whose throughput reaches half of peak.
   measureCpu();
-  record(`user creates at half of peak (${half}/s), overallRate: per-second bursts`, await autocannon({
+  await record(`user creates at half of peak (${half}/s), overallRate: per-second bursts`, await autocannon({
     url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, overallRate: half, requests: post("h"),
   }));
   for (let connections = 1; connections <= CONNECTIONS; connections *= 2) {
     measureCpu();
     const result = await autocannon({ url, connections, duration: SECONDS, headers: scimHeaders, requests: post(`p${connections}`) });
     if (result.requests.average >= half || connections * 2 > CONNECTIONS) {
-      record(`user creates at half of peak, paced by ${connections} connections`, result);
+      await record(`user creates at half of peak, paced by ${connections} connections`, result);
       break;
     }
   }
@@ -171,7 +182,7 @@ async function reads(bench: Bench): Promise<void> {
     const requests = [{ method: "GET" as const, setupRequest: (r: LoadRequest) => ({ ...r, path: pathFor() }) }];
     await autocannon({ url, connections: CONNECTIONS, duration: 2, headers, requests });
     measureCpu();
-    record(`filtered reads, ${size.toLocaleString("en")} users`, await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers, requests }));
+    await record(`filtered reads, ${size.toLocaleString("en")} users`, await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers, requests }));
   }
 }
 
@@ -196,7 +207,7 @@ async function groupPatches(bench: Bench): Promise<void> {
     return JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: members }] });
   };
   measureCpu();
-  record("group PATCH +100 members (10,000-member group)", await autocannon({
+  await record("group PATCH +100 members (10,000-member group)", await autocannon({
     url, connections: 4, amount: Math.min(250, Math.floor(userIds.length / 100)), headers,
     requests: [{ method: "PATCH", path: `/scim/v2/Groups/${group.id}?excludedAttributes=members`, setupRequest: (r) => ({ ...r, body: patchBody() }) }],
   }));
@@ -207,7 +218,7 @@ async function mixed({ url, scimHeaders }: Bench): Promise<void> {
   const pushGroup = await (await fetch(`${url}/scim/v2/Groups`, { method: "POST", headers: scimHeaders, body: JSON.stringify({ displayName: "Admins" }) })).json() as { id: string };
   const patchOp = (operation: unknown) => JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [operation] });
   measureCpu();
-  record("mixed Okta-like workload (create, PUT, group push, deactivate)", await autocannon({
+  await record("mixed Okta-like workload (create, PUT, group push, deactivate)", await autocannon({
     url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
     requests: [
       { method: "POST", path: "/scim/v2/Users", setupRequest: (r, ctx) => { ctx.body = userBody("m"); return { ...r, body: ctx.body as string }; }, onResponse: (_s, body, ctx) => { ctx.id = (JSON.parse(body) as { id: string }).id; } },
@@ -250,6 +261,7 @@ async function main(): Promise<void> {
   const dispatcher = separateDispatcher ? await startServerProcess(fresh.url, ADMIN_KEY, { DATABASE_POOL_MAX: "5" }, [], "dispatch") : undefined;
   const db = new pg.Client({ connectionString: fresh.url });
   await db.connect();
+  mainDb = db;
   try {
     const org = await adminCall(server.url, "POST", "/v1/organizations", { name: "Bench Corp" });
     const token = (await adminCall(server.url, "POST", `/v1/organizations/${org.id}/scim/tokens`, { name: "bench" })).token!;

@@ -46,6 +46,8 @@ function answeredNotModified(ctx: AppContext, version: number): boolean {
 
 const actorOf = (ctx: AppContext): Actor => ({ type: "scim_token", id: ctx.state.tenant!.tokenId });
 const ifMatchOf = (ctx: AppContext) => ctx.get("If-Match") || undefined;
+/** Whether the request names `attributes` or `excludedAttributes` (any case). */
+const asksForAttributes = (ctx: AppContext) => Object.keys(ctx.query).some((k) => ["attributes", "excludedattributes"].includes(k.toLowerCase()));
 const projectionOf = (ctx: AppContext) => {
   const q = ctx.query;
   const one = (v: unknown) => (Array.isArray(v) ? v.join(",") : typeof v === "string" ? v : undefined);
@@ -165,6 +167,14 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   });
   router.patch("/Groups/:id", async (ctx) => {
     const { row } = await patchGroup(commandDeps, ctx.state.tenant!, actorOf(ctx), ctx.params.id!, ctx.state.body, ifMatchOf(ctx));
+    // RFC 7644 §3.5.2: 200 with the resource, or 204; 200 (as projected) when the request names
+    // attributes. A group push answered with all of a large group's members cost a query and a
+    // body the size of the group per PATCH; Okta, Entra and OneLogin accept 204 for a group PATCH.
+    if (!asksForAttributes(ctx)) {
+      ctx.status = 204;
+      ctx.set("ETag", etagOf(row.version));
+      return;
+    }
     send(ctx, 200, await groupResource(row, projectionOf(ctx)), row.version);
   });
   router.delete("/Groups/:id", async (ctx) => {
