@@ -38,6 +38,25 @@ async function statsState(db: pg.Client): Promise<string> {
   return `users: ${row.live} live rows, ${analyzed ? `analyzed at ${analyzed.toISOString()}` : "never analyzed"} (reltuples ${row.reltuples})`;
 }
 
+/** Rows of users PostgreSQL has read so far, by index or by sequential scan (its cumulative statistics). */
+async function usersRowsRead(db: pg.Client): Promise<number> {
+  // Backends publish their counts at most once a second when busy, and at once when idle.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await db.query(`SELECT pg_stat_clear_snapshot()`);
+  const { rows } = await db.query(`SELECT coalesce(idx_tup_fetch, 0) + seq_tup_read AS n FROM pg_stat_user_tables WHERE relid = 'users'::regclass`);
+  return Number(rows[0].n);
+}
+
+/** Waits (at most 60 s) until the webhook outbox is delivered, so a phase does not measure the dispatcher's catch-up. */
+async function outboxDrained(db: pg.Client): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`);
+    if (rows[0].n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 export async function freshTenant(options: FreshTenantOptions): Promise<void> {
   const { adminKey, connections, seconds } = options;
   const fresh = await createFreshDatabase(options.baseUrl, "rollcall_fresh");
@@ -95,11 +114,15 @@ export async function freshTenant(options: FreshTenantOptions): Promise<void> {
     for (const size of sizes) {
       await options.seedUsers(db, tenant.organizationId, tenant.enterpriseConnectionId, size - seeded, "fresh", seeded + 1);
       seeded = size;
+      await outboxDrained(db);
       console.log(`fresh tenant: seeded to ${size}; ${await statsState(db)}`);
+      const readBefore = await usersRowsRead(db);
       const userName = () => `fresh${1 + Math.floor(Math.random() * size)}@seed.example.com`;
       const lookups = [{ method: "GET" as const, setupRequest: (r: LoadRequest) => ({ ...r, path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName()}"`)}` }) }];
       options.measureCpu(server.pid, db);
       const result = await run(lookups);
+      const readPerLookup = ((await usersRowsRead(db)) - readBefore) / Math.max(1, result.requests.total);
+      console.log(`fresh tenant: users rows PostgreSQL read per lookup: ${readPerLookup.toFixed(1)} (1 when each probe reads only its user)`);
       await options.record(`fresh tenant: userName eq lookups, ${size.toLocaleString("en")} seeded users (${since()})`, result,
         () => lookupLimit(fresh.url, tenant.organizationId, userName, { connections: options.poolMax, seconds }));
     }
