@@ -7,7 +7,7 @@
  *   mapping evaluated, then its one autocommitted statement: user, event, deliveries, audit row);
  * - lookup: the exact statement `GET /Users?filter=userName eq "…"` sends (UserKeyLookups), one key
  *   per execution, as a raw node-postgres query the way the server sends it (planned for its values
- *   while users is small and has no statistics, else a prepared statement).
+ *   while users has no statistics, else a prepared statement; see server/models/usersStatistics.ts).
  */
 import pg from "pg";
 import { createSequelize } from "../server/db/database.ts";
@@ -16,7 +16,7 @@ import { createMetrics } from "../server/metrics.ts";
 import { loadConfig } from "../server/config.ts";
 import { createInOneStatement } from "../server/commands/users/createInOneStatement.ts";
 import { parseUserInput } from "../server/scim/userInput.ts";
-import { genericPlanSafe, userKeyLookupQuery, USERS_TABLE_STATISTICS_SQL } from "../server/models/userKeyLookups.ts";
+import { userKeyLookupQuery } from "../server/models/userKeyLookups.ts";
 
 export type LimitResult = { perSecond: number; p99_ms: number };
 
@@ -73,7 +73,8 @@ export async function lookupLimit(
   }));
   try {
     // Sent as the server sends it: planned for its values until users has statistics, then prepared.
-    const prepared = genericPlanSafe((await clients[0]!.query(USERS_TABLE_STATISTICS_SQL)).rows[0]);
+    const stats = await clients[0]!.query(`SELECT EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'users') AS present`);
+    const prepared = stats.rows[0].present === true;
     const free = [...clients];
     return await closedLoops(options.connections, options.seconds, async () => {
       const client = free.pop()!;

@@ -1,6 +1,7 @@
 import type { Sequelize } from "sequelize";
 import type { MembershipRow, UserRow } from "./rows.ts";
 import { select, selectPlannedEachTime } from "./sql.ts";
+import { UsersStatistics } from "./usersStatistics.ts";
 import { USER_MEMBERSHIPS_COLUMN } from "./membershipQueries.ts";
 
 /** A key an IdP looks users up by before writing (`userName eq "…"`, `externalId eq "…"`). */
@@ -61,34 +62,6 @@ export function userKeyLookupQuery(field: UserKey["field"], withMemberships: boo
 }
 
 /**
- * When a generic plan of the lookup is safe to keep: otherwise lookups are planned on every
- * execution (an unnamed statement) instead of reusing the prepared statement's generic plan.
- *
- * A generic plan is made once per connection and kept until the table is next analyzed. Made on an
- * empty, never-analyzed users table, every index starting with organization_id costs the same (one
- * page, one row), and PostgreSQL may keep one that makes each probe read all of the organization's
- * users: a new tenant's first sync then ran at 94 lookups/s (issue 14), and autovacuum's first
- * ANALYZE (which would remake the plan) comes up to a minute later. A plan made for the execution
- * sees the table's real size (PostgreSQL reads it from disk at planning time, statistics or not).
- *
- * The generic plan is right, and stays right as the table grows, once it is made either from
- * statistics of at least GENERIC_PLAN_MIN_ROWS users, or without statistics on a table of at least
- * GENERIC_PLAN_MIN_BYTES: PostgreSQL then guesses several users per organization for the other
- * indexes (0.5% of the rows it estimates from the size) against one for the key's unique index.
- * Below that size, the ten pages it assumes for a never-analyzed table make the indexes tie; a plan
- * for the execution also ties there, but the table holds at most a few hundred rows to read.
- */
-export function genericPlanSafe(statistics: { reltuples: number; bytes: number }): boolean {
-  return statistics.reltuples >= GENERIC_PLAN_MIN_ROWS || statistics.bytes >= GENERIC_PLAN_MIN_BYTES;
-}
-const GENERIC_PLAN_MIN_ROWS = 1000;
-const GENERIC_PLAN_MIN_BYTES = 1024 * 1024;
-/** How often, at most, a process asks PostgreSQL about the users table until a generic plan is safe. */
-const STATISTICS_CHECK_MS = 1000;
-/** What genericPlanSafe needs to know, from pg_class and the table's size on disk (-1 tuples: never analyzed). */
-export const USERS_TABLE_STATISTICS_SQL = `SELECT reltuples::float8 AS reltuples, pg_relation_size(oid)::float8 AS bytes FROM pg_class WHERE oid = 'users'::regclass`;
-
-/**
  * Every IdP write starts with a lookup (`GET /Users?filter=userName eq "…"`), so these are the
  * busiest reads. Lookups that arrive while earlier ones are still at the database are answered
  * together by one query over `unnest` of (organization, value) pairs: at 32 concurrent requests
@@ -105,7 +78,9 @@ export class UserKeyLookups {
   constructor(
     private readonly sequelize: Sequelize,
     private readonly options = { maxInFlight: 2, maxBatch: 200 },
-  ) {}
+  ) {
+    this.statistics = new UsersStatistics(sequelize);
+  }
 
   /** Live users holding the key, oldest first (with their memberships when asked). */
   find(key: UserKey, withMemberships: boolean): Promise<UserWithMemberships[]> {
@@ -137,26 +112,14 @@ export class UserKeyLookups {
     }
   }
 
-  /** Whether the generic plan is safe (see genericPlanSafe); checked at most once a STATISTICS_CHECK_MS until it is. */
-  private preparedPlanSafe = false;
-  private statisticsCheckedAt = -Infinity;
-
-  private refreshStatistics(): void {
-    if (this.preparedPlanSafe || performance.now() - this.statisticsCheckedAt < STATISTICS_CHECK_MS) return;
-    this.statisticsCheckedAt = performance.now();
-    // Once true it stays true: a plan made then stays right as the table grows, and each ANALYZE remakes it.
-    void select<{ reltuples: number; bytes: number }>(this.sequelize, USERS_TABLE_STATISTICS_SQL, [])
-      .then(([row]) => {
-        this.preparedPlanSafe = row !== undefined && genericPlanSafe(row);
-      })
-      .catch(() => undefined);
-  }
+  private readonly statistics: UsersStatistics;
 
   private async run(field: UserKey["field"], withMemberships: boolean, batch: Waiting[]): Promise<void> {
     try {
-      this.refreshStatistics();
       const query = userKeyLookupQuery(field, withMemberships, batch.map((w) => w.key));
-      const send = this.preparedPlanSafe ? select : selectPlannedEachTime;
+      // A generic plan is kept per connection until the next ANALYZE, so one made before users had
+      // statistics could stay wrong for a minute (see UsersStatistics): until then, plan for the values.
+      const send = this.statistics.ready() ? select : selectPlannedEachTime;
       const rows = await send<UserWithMemberships & { lookup: number }>(this.sequelize, query.text, query.values);
       const byLookup = batch.map((): UserWithMemberships[] => []);
       for (const { lookup, ...row } of rows) byLookup[lookup - 1]?.push(row);
