@@ -74,6 +74,8 @@ export function userKeyLookupQuery(field: UserKey["field"], withMemberships: boo
 export class UserKeyLookups {
   private readonly queues = new Map<string, Waiting[]>();
   private inFlight = 0;
+  /** Whether users has planner statistics yet (and, until it has, the one gathering them). */
+  private readonly statistics: UsersStatistics;
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -111,8 +113,6 @@ export class UserKeyLookups {
       });
     }
   }
-
-  private readonly statistics: UsersStatistics;
 
   private async run(field: UserKey["field"], withMemberships: boolean, batch: Waiting[]): Promise<void> {
     try {
