@@ -12,15 +12,17 @@ import os from "node:os";
 import pg from "pg";
 import { createFreshDatabase } from "../test/helpers/testDatabase.ts";
 import { startWebhookSink } from "./webhookSink.ts";
-import { cpuPerRequest, cpuSnapshot, type CpuSnapshot, type CpuSplit } from "./cpuAccounting.ts";
+import { backendPids, cpuPerRequest, cpuSnapshot, type CpuSnapshot, type CpuSplit } from "./cpuAccounting.ts";
 import { startServerProcess } from "./scimServer.ts";
+import { freshTenant } from "./freshTenant.ts";
+import type { LimitResult } from "./sqlLimit.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef";
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-/** BENCH_PHASES=creates,reads,groups,mixed (default: all) runs only some phases, for profiling one at a time. */
-const PHASES = new Set((process.env.BENCH_PHASES ?? "creates,reads,groups,mixed").split(",").map((p) => p.trim()));
+/** BENCH_PHASES=fresh,creates,reads,groups,mixed (default: all) runs only some phases, for profiling one at a time. */
+const PHASES = new Set((process.env.BENCH_PHASES ?? "fresh,creates,reads,groups,mixed").split(",").map((p) => p.trim()));
 const baseUrl = process.env.DATABASE_URL;
 if (!baseUrl) throw new Error("set DATABASE_URL to a PostgreSQL server (a fresh database is created on it)");
 
@@ -40,20 +42,36 @@ type Row = {
   scenario: string; requests: number; rps: number; p50_ms: number; p99_ms: number; non2xx: number; errors: number;
   /** CPU ms per request: the server process, all of PostgreSQL, the other node processes (load generator, webhook sink). */
   cpu_ms?: CpuSplit;
+  /** The same database work sent straight from the bench (bench/sqlLimit.ts), and our figure's share of it. */
+  limit_rps?: number;
+  share_of_limit_pct?: number;
 };
 const rows: Row[] = [];
 
 let serverPid = 0;
 let cpuAtPhaseStart: CpuSnapshot | undefined;
+let measuredPid = 0;
+let mainDb: pg.Client | undefined;
+let measuredDb: pg.Client | undefined;
 
-/** Starts CPU accounting for the next recorded run (call right before it). */
-function measureCpu(): void {
+/**
+ * Starts CPU accounting for the next recorded run (call right before it), of the given server
+ * process and the PostgreSQL backends of the database `db` is connected to.
+ */
+function measureCpu(pid = serverPid, db = mainDb): void {
+  measuredPid = pid;
+  measuredDb = db;
   cpuAtPhaseStart = cpuSnapshot();
 }
 
-function record(scenario: string, result: Result): Row {
-  const cpu = cpuAtPhaseStart ? cpuPerRequest(cpuAtPhaseStart, cpuSnapshot(), serverPid, result.requests.total) : undefined;
+/** Records a run; `limit`, if given, runs after the run's CPU is taken and is printed beside it. */
+async function record(scenario: string, result: Result, limit?: () => Promise<LimitResult>): Promise<Row> {
+  const end = cpuSnapshot();
+  const cpu = cpuAtPhaseStart && measuredDb
+    ? cpuPerRequest(cpuAtPhaseStart, end, measuredPid, await backendPids(measuredDb), result.requests.total)
+    : undefined;
   cpuAtPhaseStart = undefined;
+  const limitResult = limit ? await limit() : undefined;
   const row: Row = {
     scenario,
     requests: result.requests.total,
@@ -63,10 +81,12 @@ function record(scenario: string, result: Result): Row {
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     ...(cpu ? { cpu_ms: cpu } : {}),
+    ...(limitResult ? { limit_rps: limitResult.perSecond, share_of_limit_pct: Math.round((100 * result.requests.average) / Math.max(1, limitResult.perSecond)) } : {}),
   };
   rows.push(row);
   const cpuText = cpu ? `, CPU ms/request: server ${cpu.server}, postgres ${cpu.postgres}, other ${cpu.other}` : "";
-  console.log(`${scenario}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}${cpuText}`);
+  const limitText = limitResult ? `; limit ${limitResult.perSecond}/s (p99 ${limitResult.p99_ms} ms): ${row.share_of_limit_pct}% of it` : "";
+  console.log(`${scenario}: ${row.rps} req/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, non-2xx ${row.non2xx}, errors ${row.errors}${cpuText}${limitText}`);
   return row;
 }
 
@@ -96,7 +116,7 @@ async function adminCall(url: string, method: string, path: string, body?: unkno
 }
 
 /** Bulk-seeds users (and optionally one team holding the first `members` of them) straight in SQL. */
-async function seedUsers(db: pg.Client, orgId: string, connId: string, count: number, tag: string): Promise<void> {
+async function seedUsers(db: pg.Client, orgId: string, connId: string, count: number, tag: string, from = 1): Promise<void> {
   await db.query(
     `INSERT INTO users (id, organization_id, enterprise_connection_id, external_id, user_name, email_address, first_name, last_name, scim_resource, created_at, updated_at)
      SELECT 'user_' || upper(substr(md5($3 || g), 1, 26)), $1, $2, $3 || g, $3 || g || '@seed.example.com', $3 || g || '@seed.example.com', 'Seed', 'User' || g,
@@ -104,8 +124,8 @@ async function seedUsers(db: pg.Client, orgId: string, connId: string, count: nu
               'name', jsonb_build_object('givenName', 'Seed', 'familyName', 'User' || g),
               'emails', jsonb_build_array(jsonb_build_object('value', $3 || g || '@seed.example.com', 'type', 'work', 'primary', true)), 'active', true),
             now() - (g || ' seconds')::interval, now()
-       FROM generate_series(1, $4) AS g`,
-    [orgId, connId, tag, count],
+       FROM generate_series($5::int, $5::int + $4 - 1) AS g`,
+    [orgId, connId, tag, count, from],
   );
 }
 
@@ -125,21 +145,21 @@ async function creates({ url, scimHeaders }: Bench): Promise<void> {
   const post = (prefix: string) => [{ method: "POST" as const, path: "/scim/v2/Users", setupRequest: (r: LoadRequest) => ({ ...r, body: userBody(prefix) }) }];
   await autocannon({ url, connections: CONNECTIONS, duration: 3, headers: scimHeaders, requests: post("warm") });
   measureCpu();
-  const peak = record("user creates (peak)", await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, requests: post("c") }));
+  const peak = await record("user creates (peak)", await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, requests: post("c") }));
   const half = Math.max(1, Math.floor(peak.rps / 2));
   // autocannon's overallRate gives each connection a quota per second that it sends as fast as it
   // can when the second starts (lib/httpClient.js: reqsMadeThisSecond < rate), so 32 connections
   // fire together once a second and the latency measures that burst's queue. Both are reported:
   // the paced figure is the fewest connections (closed loop) whose throughput reaches half of peak.
   measureCpu();
-  record(`user creates at half of peak (${half}/s), overallRate: per-second bursts`, await autocannon({
+  await record(`user creates at half of peak (${half}/s), overallRate: per-second bursts`, await autocannon({
     url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders, overallRate: half, requests: post("h"),
   }));
   for (let connections = 1; connections <= CONNECTIONS; connections *= 2) {
     measureCpu();
     const result = await autocannon({ url, connections, duration: SECONDS, headers: scimHeaders, requests: post(`p${connections}`) });
     if (result.requests.average >= half || connections * 2 > CONNECTIONS) {
-      record(`user creates at half of peak, paced by ${connections} connections`, result);
+      await record(`user creates at half of peak, paced by ${connections} connections`, result);
       break;
     }
   }
@@ -162,7 +182,7 @@ async function reads(bench: Bench): Promise<void> {
     const requests = [{ method: "GET" as const, setupRequest: (r: LoadRequest) => ({ ...r, path: pathFor() }) }];
     await autocannon({ url, connections: CONNECTIONS, duration: 2, headers, requests });
     measureCpu();
-    record(`filtered reads, ${size.toLocaleString("en")} users`, await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers, requests }));
+    await record(`filtered reads, ${size.toLocaleString("en")} users`, await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers, requests }));
   }
 }
 
@@ -187,9 +207,10 @@ async function groupPatches(bench: Bench): Promise<void> {
     return JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: members }] });
   };
   measureCpu();
-  record("group PATCH +100 members (10,000-member group)", await autocannon({
+  await record("group PATCH +100 members (10,000-member group)", await autocannon({
     url, connections: 4, amount: Math.min(250, Math.floor(userIds.length / 100)), headers,
-    requests: [{ method: "PATCH", path: `/scim/v2/Groups/${group.id}?excludedAttributes=members`, setupRequest: (r) => ({ ...r, body: patchBody() }) }],
+    // As Okta and Entra send it: no attributes named (the answer is 204 since issue 14; it carried every member before).
+    requests: [{ method: "PATCH", path: `/scim/v2/Groups/${group.id}`, setupRequest: (r) => ({ ...r, body: patchBody() }) }],
   }));
 }
 
@@ -198,34 +219,50 @@ async function mixed({ url, scimHeaders }: Bench): Promise<void> {
   const pushGroup = await (await fetch(`${url}/scim/v2/Groups`, { method: "POST", headers: scimHeaders, body: JSON.stringify({ displayName: "Admins" }) })).json() as { id: string };
   const patchOp = (operation: unknown) => JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [operation] });
   measureCpu();
-  record("mixed Okta-like workload (create, PUT, group push, deactivate)", await autocannon({
+  await record("mixed Okta-like workload (create, PUT, group push, deactivate)", await autocannon({
     url, connections: CONNECTIONS, duration: SECONDS, headers: scimHeaders,
     requests: [
       { method: "POST", path: "/scim/v2/Users", setupRequest: (r, ctx) => { ctx.body = userBody("m"); return { ...r, body: ctx.body as string }; }, onResponse: (_s, body, ctx) => { ctx.id = (JSON.parse(body) as { id: string }).id; } },
       { method: "PUT", setupRequest: (r, ctx) => ({ ...r, path: `/scim/v2/Users/${String(ctx.id)}`, body: (ctx.body as string).replace('"givenName":"Bench"', '"givenName":"Updated"') }) },
-      { method: "PATCH", path: `/scim/v2/Groups/${pushGroup.id}?excludedAttributes=members`, setupRequest: (r, ctx) => ({ ...r, body: patchOp({ op: "add", path: "members", value: [{ value: ctx.id }] }) }) },
+      { method: "PATCH", path: `/scim/v2/Groups/${pushGroup.id}`, setupRequest: (r, ctx) => ({ ...r, body: patchOp({ op: "add", path: "members", value: [{ value: ctx.id }] }) }) },
       { method: "PATCH", setupRequest: (r, ctx) => ({ ...r, path: `/scim/v2/Users/${String(ctx.id)}`, body: patchOp({ op: "replace", value: { active: false } }) }) },
     ],
   }));
 }
 
-const PHASE_RUNNERS: Record<string, (bench: Bench) => Promise<void>> = { creates, reads, groups: groupPatches, mixed };
+const POOL_MAX = 20;
+let receiverUrl = "";
+let extraServerEnv: Record<string, string> = {};
+
+/** 0. A new tenant's first minute, on a server and database of its own (bench/freshTenant.ts). */
+function fresh(): Promise<void> {
+  return freshTenant({
+    baseUrl: baseUrl!, adminKey: ADMIN_KEY, connections: CONNECTIONS, seconds: SECONDS, poolMax: POOL_MAX, webhookUrl: receiverUrl,
+    serverEnv: { ROLLCALL_SCIM_RATE_LIMIT: "0", DATABASE_POOL_MAX: String(POOL_MAX), ...extraServerEnv },
+    mapping: MAPPING, userBody, seedUsers, measureCpu, record,
+  });
+}
+
+const PHASE_RUNNERS: Record<string, (bench: Bench) => Promise<void>> = { fresh, creates, reads, groups: groupPatches, mixed };
 
 async function main(): Promise<void> {
   const fresh = await createFreshDatabase(baseUrl!, "rollcall_bench");
   const receiver = await startWebhookSink();
   // BENCH_SERVER_ENV='{"NAME":"value"}' adds settings to the server's environment (for experiments).
   const extraEnv = JSON.parse(process.env.BENCH_SERVER_ENV ?? "{}") as Record<string, string>;
+  extraServerEnv = extraEnv;
+  receiverUrl = receiver.url;
   // BENCH_DISPATCHER=separate runs the webhook dispatcher as its own process (`rollcall dispatch`, the
   // Helm chart's dispatcher workload) instead of inside the SCIM server.
   const separateDispatcher = process.env.BENCH_DISPATCHER === "separate";
   const server = await startServerProcess(fresh.url, ADMIN_KEY, {
-    ROLLCALL_SCIM_RATE_LIMIT: "0", DATABASE_POOL_MAX: "20", ...(separateDispatcher ? { ROLLCALL_ENABLE_DISPATCHER: "false" } : {}), ...extraEnv,
+    ROLLCALL_SCIM_RATE_LIMIT: "0", DATABASE_POOL_MAX: String(POOL_MAX), ...(separateDispatcher ? { ROLLCALL_ENABLE_DISPATCHER: "false" } : {}), ...extraEnv,
   });
   serverPid = server.pid;
   const dispatcher = separateDispatcher ? await startServerProcess(fresh.url, ADMIN_KEY, { DATABASE_POOL_MAX: "5" }, [], "dispatch") : undefined;
   const db = new pg.Client({ connectionString: fresh.url });
   await db.connect();
+  mainDb = db;
   try {
     const org = await adminCall(server.url, "POST", "/v1/organizations", { name: "Bench Corp" });
     const token = (await adminCall(server.url, "POST", `/v1/organizations/${org.id}/scim/tokens`, { name: "bench" })).token!;

@@ -40,8 +40,9 @@ export async function startServerProcess(
   command: "serve" | "dispatch" = "serve",
 ): Promise<ServerProcess> {
   const port = await freePort();
+  // BENCH_SERVER_ROOT runs the server of another checkout (an A/B against an older commit) under this bench.
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "server/cli.ts", command], {
-    cwd: ROOT,
+    cwd: process.env.BENCH_SERVER_ROOT ?? ROOT,
     env: {
       ...(await productionServerEnv(databaseUrl, port, adminKey, "rollcall-bench-")),
       ROLLCALL_WEBHOOK_ALLOW_PRIVATE_URLS: "true",

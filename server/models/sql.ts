@@ -96,13 +96,14 @@ function asSequelizeError(error: unknown, sql: string): unknown {
   return new DatabaseError(parent);
 }
 
-async function run<T>(sequelize: Sequelize, sql: string, bind: unknown[], transaction: Transaction | null | undefined): Promise<T[]> {
+async function run<T>(sequelize: Sequelize, sql: string, bind: unknown[], transaction: Transaction | null | undefined, prepared = true): Promise<T[]> {
   const own = (transaction as (Transaction & { connection?: Client }) | null | undefined)?.connection;
   const client = own ?? ((await sequelize.connectionManager.getConnection({ type: "write" })) as Client);
-  const name = statementName(sql);
+  const name = prepared ? statementName(sql) : "";
   try {
-    await reserveStatement(client, name);
-    const result = await client.query<T & pg.QueryResultRow>({ name, text: sql, values: bind });
+    if (prepared) await reserveStatement(client, name);
+    // No name: PostgreSQL's unnamed statement, parsed and planned for these values on every execution.
+    const result = await client.query<T & pg.QueryResultRow>(prepared ? { name, text: sql, values: bind } : { text: sql, values: bind });
     return result.rows;
   } catch (error) {
     if (isStalePlan(error)) {
@@ -113,7 +114,7 @@ async function run<T>(sequelize: Sequelize, sql: string, bind: unknown[], transa
     }
     throw asSequelizeError(error, sql);
   } finally {
-    releaseStatement(client, name);
+    if (prepared) releaseStatement(client, name);
     if (!own) sequelize.connectionManager.releaseConnection(client);
   }
 }
@@ -132,6 +133,15 @@ export function storableText(text: string | null): string | null {
 /** Runs a SELECT with positional bind parameters inside an optional transaction. */
 export function select<T extends object>(sequelize: Sequelize, sql: string, bind: unknown[], transaction?: Transaction | null): Promise<T[]> {
   return run<T>(sequelize, sql, bind, transaction);
+}
+
+/**
+ * Runs a SELECT planned for its values on every execution (no prepared statement, no generic plan):
+ * for a statement whose cached plan could be wrong because the tables had no statistics when it was
+ * made (see userKeyLookups.ts). Costs a parse and a plan each time.
+ */
+export function selectPlannedEachTime<T extends object>(sequelize: Sequelize, sql: string, bind: unknown[], transaction?: Transaction | null): Promise<T[]> {
+  return run<T>(sequelize, sql, bind, transaction, false);
 }
 
 /** Runs a statement (INSERT/UPDATE/DELETE) and returns its RETURNING rows, if any. */

@@ -1,6 +1,7 @@
 import type { Sequelize } from "sequelize";
 import type { MembershipRow, UserRow } from "./rows.ts";
-import { select } from "./sql.ts";
+import { select, selectPlannedEachTime } from "./sql.ts";
+import { UsersStatistics } from "./usersStatistics.ts";
 import { USER_MEMBERSHIPS_COLUMN } from "./membershipQueries.ts";
 
 /** A key an IdP looks users up by before writing (`userName eq "…"`, `externalId eq "…"`). */
@@ -36,6 +37,31 @@ function padded(values: string[]): Array<string | null> {
 }
 
 /**
+ * The statement a batch of lookups sends, with its bind values (exported for the plan test and the
+ * bench's limit comparison, which must run exactly what the server runs).
+ *
+ * LATERAL makes each pair an index probe: as a plain join, the generic plan of this prepared
+ * statement (which guesses 10 pairs and 500 users per pair) hash-joins a scan of all users. The
+ * probe has no ORDER BY of its own (OFFSET 0 keeps it a separate, parameterised scan): ordered by
+ * created_at inside, PostgreSQL without statistics on users preferred `users_org_page_idx`, which
+ * returns an organization's users already in that order, and filtered every one of them by name on
+ * every probe. Unordered, the index holding both the organization and the key is the cheapest.
+ */
+export function userKeyLookupQuery(field: UserKey["field"], withMemberships: boolean, keys: UserKey[]): { text: string; values: unknown[] } {
+  return {
+    text: `SELECT k.lookup::int AS lookup, u.*${withMemberships ? USER_MEMBERSHIPS_COLUMN : ""}
+           FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(organization_id, value, lookup)
+           CROSS JOIN LATERAL (
+             SELECT * FROM users u
+              WHERE u.organization_id = k.organization_id AND ${MATCH[field]} AND u.deleted_at IS NULL
+             OFFSET 0
+           ) u
+          ORDER BY k.lookup, u.created_at, u.id`,
+    values: [padded(keys.map((k) => k.organizationId)), padded(keys.map((k) => k.value))],
+  };
+}
+
+/**
  * Every IdP write starts with a lookup (`GET /Users?filter=userName eq "…"`), so these are the
  * busiest reads. Lookups that arrive while earlier ones are still at the database are answered
  * together by one query over `unnest` of (organization, value) pairs: at 32 concurrent requests
@@ -48,11 +74,15 @@ function padded(values: string[]): Array<string | null> {
 export class UserKeyLookups {
   private readonly queues = new Map<string, Waiting[]>();
   private inFlight = 0;
+  /** Whether users has planner statistics yet (and, until it has, the one gathering them). */
+  private readonly statistics: UsersStatistics;
 
   constructor(
     private readonly sequelize: Sequelize,
     private readonly options = { maxInFlight: 2, maxBatch: 200 },
-  ) {}
+  ) {
+    this.statistics = new UsersStatistics(sequelize);
+  }
 
   /** Live users holding the key, oldest first (with their memberships when asked). */
   find(key: UserKey, withMemberships: boolean): Promise<UserWithMemberships[]> {
@@ -86,20 +116,11 @@ export class UserKeyLookups {
 
   private async run(field: UserKey["field"], withMemberships: boolean, batch: Waiting[]): Promise<void> {
     try {
-      const rows = await select<UserWithMemberships & { lookup: number }>(
-        this.sequelize,
-        // LATERAL makes each pair an index probe. As a plain join the generic plan of this prepared
-        // statement (which guesses 10 pairs and 500 users per pair) hash-joins a scan of all users.
-        `SELECT k.lookup::int AS lookup, u.*${withMemberships ? USER_MEMBERSHIPS_COLUMN : ""}
-           FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(organization_id, value, lookup)
-           CROSS JOIN LATERAL (
-             SELECT * FROM users u
-              WHERE u.organization_id = k.organization_id AND ${MATCH[field]} AND u.deleted_at IS NULL
-              ORDER BY u.created_at, u.id
-           ) u
-          ORDER BY k.lookup`,
-        [padded(batch.map((w) => w.key.organizationId)), padded(batch.map((w) => w.key.value))],
-      );
+      const query = userKeyLookupQuery(field, withMemberships, batch.map((w) => w.key));
+      // A generic plan is kept per connection until the next ANALYZE, so one made before users had
+      // statistics could stay wrong for a minute (see UsersStatistics): until then, plan for the values.
+      const send = this.statistics.ready() ? select : selectPlannedEachTime;
+      const rows = await send<UserWithMemberships & { lookup: number }>(this.sequelize, query.text, query.values);
       const byLookup = batch.map((): UserWithMemberships[] => []);
       for (const { lookup, ...row } of rows) byLookup[lookup - 1]?.push(row);
       batch.forEach((waiting, i) => waiting.resolve(byLookup[i]!));

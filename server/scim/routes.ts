@@ -60,6 +60,8 @@ function answeredNotModified(ctx: AppContext, version: number): boolean {
 
 const actorOf = (ctx: AppContext): Actor => ({ type: "scim_token", id: ctx.state.tenant!.tokenId });
 const ifMatchOf = (ctx: AppContext) => ctx.get("If-Match") || undefined;
+/** Whether the request names `attributes` or `excludedAttributes` (any case). */
+const asksForAttributes = (ctx: AppContext) => Object.keys(ctx.query).some((k) => ["attributes", "excludedattributes"].includes(k.toLowerCase()));
 const projectionOf = (ctx: AppContext) => {
   const q = ctx.query;
   const one = (v: unknown) => (Array.isArray(v) ? v.join(",") : typeof v === "string" ? v : undefined);
@@ -245,8 +247,18 @@ export function buildScimRouter(deps: AppDeps): Router<AppState> {
   });
   router.put("/Groups/:id", async (ctx) =>
     answerWrite(ctx, await write(ctx, { method: "PUT", resource: "Groups", id: ctx.params.id!, body: ctx.state.body, ifMatch: ifMatchOf(ctx) })));
-  router.patch("/Groups/:id", async (ctx) =>
-    answerWrite(ctx, await write(ctx, { method: "PATCH", resource: "Groups", id: ctx.params.id!, body: ctx.state.body, ifMatch: ifMatchOf(ctx) })));
+  router.patch("/Groups/:id", async (ctx) => {
+    const outcome = await write(ctx, { method: "PATCH", resource: "Groups", id: ctx.params.id!, body: ctx.state.body, ifMatch: ifMatchOf(ctx) });
+    // RFC 7644 §3.5.2: 200 with the resource, or 204; 200 (as projected) when the request names
+    // attributes. A group push answered with all of a large group's members cost a query and a
+    // body the size of the group per PATCH; Okta, Entra and OneLogin accept 204 for a group PATCH.
+    if (outcome.status === 200 && !asksForAttributes(ctx)) {
+      ctx.status = 204;
+      ctx.set("ETag", etagOf(outcome.version));
+      return;
+    }
+    await answerWrite(ctx, outcome);
+  });
   router.delete("/Groups/:id", async (ctx) =>
     answerWrite(ctx, await write(ctx, { method: "DELETE", resource: "Groups", id: ctx.params.id!, ifMatch: ifMatchOf(ctx) })));
   return router;

@@ -277,7 +277,7 @@ describe("POST /Users as one autocommitted statement (createInOneStatement)", ()
     const externalId = `pending-${unique()}`;
     const group = await scim(base(), org.token, "POST", "/Groups", { displayName: `Waiting ${unique()}` });
     const patched = await scim(base(), org.token, "PATCH", `/Groups/${group.body.id}`, { schemas: [PATCH], Operations: [{ op: "add", path: "members", value: [{ value: externalId }] }] });
-    expect(patched.status).to.equal(200);
+    expect(patched.status).to.equal(204);
     const pending = () => rows(`SELECT member_value FROM pending_memberships WHERE team_id = $1`, [group.body.id]);
     expect(await pending()).to.deep.equal([{ member_value: externalId }]);
 
@@ -373,7 +373,7 @@ describe("POST /Users as one autocommitted statement (createInOneStatement)", ()
       schemas: [PATCH],
       Operations: [{ op: "add", path: "members", value: [{ value: user.body.id }] }],
     });
-    expect(push.status, push.text).to.equal(200);
+    expect(push.status, push.text).to.equal(204);
     const userEvents = (await eventsOf(org.orgId)).filter((e) => e.subject_id === user.body.id).map((e) => e.type);
     expect(userEvents).to.deep.equal(["scimUser.provisioned"]);
   });
@@ -390,7 +390,7 @@ describe("POST /Users as one autocommitted statement (createInOneStatement)", ()
       schemas: [PATCH],
       Operations: [{ op: "add", path: "members", value: [{ value: user.body.id }] }],
     });
-    expect(push.status, push.text).to.equal(200);
+    expect(push.status, push.text).to.equal(204);
     const updates = (await eventsOf(org.orgId)).filter((e) => e.subject_id === user.body.id && e.type === "scimUser.updated");
     expect(updates).to.have.length(1);
     const [stored] = await rows<Record<string, unknown>>(`SELECT organization_role, mapping_version, version FROM users WHERE id = $1`, [user.body.id]);

@@ -96,7 +96,32 @@ describe("SCIM Groups", () => {
     const users = await Promise.all(Array.from({ length: 8 }, () => scim(base(), token, "POST", "/Users", scimUserBody())));
     const group = await scim(base(), token, "POST", "/Groups", { displayName: `Busy ${unique()}` });
     const results = await Promise.all(users.map((u) => scim(base(), token, "PATCH", `/Groups/${group.body.id}`, patchOf({ op: "add", path: "members", value: [{ value: u.body.id }] }))));
-    expect(results.map((r) => r.status)).to.deep.equal(Array(8).fill(200));
+    expect(results.map((r) => r.status)).to.deep.equal(Array(8).fill(204));
     expect(memberIds((await scim(base(), token, "GET", `/Groups/${group.body.id}`)).body)).to.have.length(8);
+  });
+
+  it("answers a group PATCH with 204 and the new ETag, or with 200 and the projected group when attributes are named", async () => {
+    const { token } = await createOrgWithToken(base());
+    const [a, b] = await Promise.all([1, 2].map(() => scim(base(), token, "POST", "/Users", scimUserBody())));
+    const group = await scim(base(), token, "POST", "/Groups", { displayName: `Answers ${unique()}` });
+    const path = `/Groups/${group.body.id}`;
+
+    const bare = await scim(base(), token, "PATCH", path, patchOf({ op: "add", path: "members", value: [{ value: a!.body.id }] }));
+    expect(bare.status).to.equal(204);
+    expect(bare.text).to.equal("");
+    const afterBare = await scim(base(), token, "GET", path);
+    expect(bare.headers.get("etag")).to.equal(afterBare.headers.get("etag")).and.to.be.a("string");
+    expect(memberIds(afterBare.body)).to.deep.equal([a!.body.id]);
+
+    const excluded = await scim(base(), token, "PATCH", `${path}?excludedAttributes=members`, patchOf({ op: "add", path: "members", value: [{ value: b!.body.id }] }));
+    expect(excluded.status).to.equal(200);
+    expect(excluded.headers.get("content-type")).to.include("application/scim+json");
+    expect(excluded.body).to.include({ id: group.body.id });
+    expect(excluded.body).to.not.have.property("members");
+
+    const named = await scim(base(), token, "PATCH", `${path}?attributes=members`, patchOf({ op: "replace", path: "displayName", value: `Renamed ${unique()}` }));
+    expect(named.status).to.equal(200);
+    expect(memberIds(named.body)).to.deep.equal([a!.body.id, b!.body.id].sort());
+    expect(named.body).to.not.have.property("displayName");
   });
 });

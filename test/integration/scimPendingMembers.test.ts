@@ -78,7 +78,7 @@ describe("SCIM pending members are capped per group and per organization", () =>
       const over = await patch(unknownMembers(1));
       expect(over.status).to.equal(400);
       expect(over.body.detail).to.include("would hold 6 pending members");
-      expect((await patch([initial[0]])).status).to.equal(200);
+      expect((await patch([initial[0]])).status).to.equal(204);
       expect(await pendingRows(orgId)).to.equal(5);
     });
 
