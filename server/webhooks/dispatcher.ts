@@ -14,6 +14,7 @@ import { countUnhealthyEndpoints, parkDeliveriesOfDisabledEndpoints, releaseStra
 import { PARKED_UNTIL } from "./outbox.ts";
 import { listenForNotifications, type NotificationListener } from "../db/notificationListener.ts";
 import { createSequelize } from "../db/database.ts";
+import { onDeliveriesCommitted, WEBHOOKS_DUE_CHANNEL } from "./wakeUp.ts";
 
 /** What the dispatcher needs; a test can hand two of these separate pools on one database. */
 export type DispatcherDeps = {
@@ -27,8 +28,9 @@ export type DispatcherDeps = {
   config: { webhooks: Config["webhooks"] };
   /**
    * A postgres:// URL to LISTEN on (channel rollcall_webhooks_due) so a NOTIFY wakes an idle
-   * dispatcher at once. Writers do not NOTIFY inside their commit (it serializes every commit that
-   * does; see migrations/20261207040100), so the dispatcher also polls every `idleMs` when idle.
+   * dispatcher at once. Writers announce committed deliveries after their commit (server/webhooks/
+   * wakeUp.ts): to a dispatcher of their own process directly, to other processes by this NOTIFY.
+   * The dispatcher also polls every `idleMs` when idle, for anything not announced.
    */
   listenUrl?: string | undefined;
 };
@@ -65,8 +67,7 @@ export type Dispatcher = {
   stop(): Promise<void>;
 };
 
-/** The channel migrations/20261207040000-webhook-endpoint-health.ts NOTIFYs when deliveries are written. */
-export const WEBHOOKS_DUE_CHANNEL = "rollcall_webhooks_due";
+export { WEBHOOKS_DUE_CHANNEL };
 
 /** Margin on top of the request timeout before a claim is considered abandoned (crash mid-send). */
 const LEASE_MARGIN_MS = 60_000;
@@ -139,6 +140,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   let running = false;
   let loop: Promise<void> | undefined;
   let listener: NotificationListener | undefined;
+  let unsubscribe: (() => void) | undefined;
   let wakeIdle: (() => void) | undefined;
   let wakeAny: (() => void) | undefined;
   /** Set by news that arrived while the loop was busy, so its next idle pause is skipped. */
@@ -352,10 +354,14 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
           logger,
         );
       }
+      // Commits of this process's writers wake it directly (no NOTIFY needed; server/webhooks/wakeUp.ts).
+      unsubscribe = onDeliveriesCommitted(sequelize, notify);
       loop = pollLoop();
     },
     async stop() {
       running = false;
+      unsubscribe?.();
+      unsubscribe = undefined;
       wakeAny?.();
       await loop;
       loop = undefined;
