@@ -2,7 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import { performance } from "node:perf_hooks";
 import { isIP } from "node:net";
-import { Webhook } from "standardwebhooks";
+import { signPayload } from "./signature.ts";
 import { isBlockedAddress, publicOnlyLookup, urlHost } from "./urlSafety.ts";
 
 /** Longest response text kept per attempt in the delivery log. */
@@ -30,7 +30,7 @@ export function signedHeaders(request: Omit<WebhookRequest, "url">): Record<stri
     "user-agent": USER_AGENT,
     "webhook-id": request.msgId,
     "webhook-timestamp": String(Math.floor(request.timestamp.getTime() / 1000)),
-    "webhook-signature": new Webhook(request.secret).sign(request.msgId, request.timestamp, request.body),
+    "webhook-signature": signPayload(request.secret, request.msgId, request.timestamp, request.body),
   };
 }
 
