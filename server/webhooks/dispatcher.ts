@@ -118,7 +118,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   // 250: a claim costs a fixed part plus a part per row; at 100 the fixed part was a third of it (BENCHMARKS.md).
   const batchSize = options.batchSize ?? 250;
   const maxInFlight = options.maxInFlight ?? 4_000;
-  // Short: new deliveries are found by polling (commit → consumer latency is about half of this).
+  // Short: deliveries nobody announced (server/webhooks/wakeUp.ts) are found by polling.
   const idleMs = options.idleMs ?? 25;
   const housekeepingIntervalMs = options.housekeepingIntervalMs ?? 5_000;
   const probeIntervalMs = options.probeIntervalMs ?? 1_000;
@@ -260,25 +260,37 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   };
 
   /**
-   * Resolves after `ms`, at once on stop(), and, when `wakeable`, as soon as there is news (a NOTIFY
-   * of new deliveries, or a recorded attempt).
+   * Resolves after `ms`, at once on stop(), and, when `wakeable`, as soon as there is news (a
+   * commit of this process or a NOTIFY announcing new deliveries, or a recorded attempt), but not
+   * before `earliestMs`: after a claim that found nothing (e.g. every new delivery's endpoint is
+   * parked), a stream of commits must not turn into a claim per commit.
    */
-  const pause = (ms: number, wakeable: boolean) =>
+  const pause = (ms: number, wakeable: boolean, earliestMs = 0) =>
     new Promise<void>((resolve) => {
-      if (wakeable && news) {
-        news = false;
-        resolve();
-        return;
-      }
+      const startedAt = Date.now();
+      let timer: NodeJS.Timeout;
       const done = () => {
         clearTimeout(timer);
         wakeAny = undefined;
         wakeIdle = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const wake = () => {
+        wakeIdle = undefined;
+        const wait = startedAt + earliestMs - Date.now();
+        if (wait <= 0) done();
+        else {
+          clearTimeout(timer);
+          timer = setTimeout(done, Math.min(wait, ms));
+        }
+      };
+      timer = setTimeout(done, ms);
       wakeAny = done;
-      if (wakeable) wakeIdle = done;
+      if (!wakeable) return;
+      if (news) {
+        news = false;
+        wake();
+      } else wakeIdle = wake;
     });
 
   const pollLoop = async (): Promise<void> => {
@@ -316,7 +328,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
           }
           continue;
         }
-        await pause(idleDelay, true);
+        await pause(idleDelay, true, MIN_IDLE_MS);
         idleDelay = Math.min(idleDelay * 2, idleMs);
       } catch (error) {
         logger.error({ err: error }, "webhook dispatcher poll failed");
