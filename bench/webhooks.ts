@@ -124,7 +124,9 @@ function latencyLine(label: string, latencies: number[]): string {
 
 /** A child process speaking the little IPC protocols above. */
 async function child<T>(mode: string, env: Record<string, string> = {}): Promise<{ process: ChildProcess; first: T; ask<R>(message: string): Promise<R> }> {
-  const proc = fork(self, [mode], { execArgv: ["--import", "tsx"], env: { ...process.env, ...env } });
+  // BENCH_DISPATCHER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the dispatcher processes.
+  const extra = mode === "--dispatcher" ? (process.env.BENCH_DISPATCHER_NODE_ARGS ?? "").split(" ").filter(Boolean) : [];
+  const proc = fork(self, [mode], { execArgv: ["--import", "tsx", ...extra], env: { ...process.env, ...env } });
   const first = await new Promise<T>((resolve) => proc.once("message", (m: T) => resolve(m)));
   return {
     process: proc,

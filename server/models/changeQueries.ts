@@ -6,6 +6,7 @@ import { buildPayload, WEBHOOK_EVENT_TYPES, type OutboxEvent } from "../webhooks
 import { PARKED_UNTIL } from "../webhooks/parked.ts";
 import { SCIM_EVENT_SOURCES } from "../webhooks/formats/securityEvent.ts";
 import { execute } from "./sql.ts";
+import { deliveriesCommitted } from "../webhooks/wakeUp.ts";
 
 const PARKED_UNTIL_SQL = PARKED_UNTIL.toISOString();
 
@@ -97,5 +98,6 @@ export async function insertChange(sequelize: Sequelize, transaction: Transactio
   const ctes = changeCtes(change, now, bind);
   if (ctes.sql === "") return { eventId: null };
   await execute(sequelize, `WITH ${ctes.sql} SELECT 1`, bind.values, transaction);
+  if (ctes.eventId) deliveriesCommitted(sequelize, transaction);
   return { eventId: ctes.eventId };
 }

@@ -6,6 +6,7 @@ import { BindList } from "../db/bindList.ts";
 import type { Change } from "../changes/change.ts";
 import { bindValueOf, MAPPED_COLUMNS, sqlTypeOf, USER_WRITE_COLUMNS, type MappedColumns, type UserWrite } from "../domain/userColumns.ts";
 import { changeCtes } from "./changeQueries.ts";
+import { deliveriesCommitted } from "../webhooks/wakeUp.ts";
 
 /** A live (not soft-deleted) user of the organization, optionally locked for update. */
 export async function findUser(
@@ -107,6 +108,7 @@ export async function updateMappedColumns(
   )`;
   const recorded = props.change ? changeCtes(props.change, props.now, bind) : { sql: "" };
   const rows = await execute<UserRow>(sequelize, `WITH ${update}${recorded.sql ? `, ${recorded.sql}` : ""} SELECT * FROM remapped`, bind.values, transaction);
+  if (props.change?.event) deliveriesCommitted(sequelize, transaction);
   return rows[0]!;
 }
 
@@ -138,6 +140,8 @@ export async function insertUserUnlessHeld(
   )`;
   const recorded = changeCtes(props.change, props.now, bind, "inserted");
   const rows = await execute<UserRow>(sequelize, `WITH ${insert}, ${recorded.sql} SELECT * FROM inserted`, bind.values);
+  // Autocommitted: the deliveries (if the user was inserted) are committed now.
+  if (rows[0] && props.change.event) deliveriesCommitted(sequelize);
   return rows[0];
 }
 

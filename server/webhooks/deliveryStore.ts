@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from "sequelize";
 import type { AttemptResult } from "./sender.ts";
-import { serializePayload, type EventPayload } from "./outbox.ts";
+import { serializePayload, type EventPayload } from "./eventPayload.ts";
 import { execute, storableText } from "../models/sql.ts";
 import { keyRingOf } from "../crypto/secretBox.ts";
 
@@ -77,12 +77,17 @@ export type ClaimRequest = {
  *   read every pending row on each claim. Parked deliveries (open circuit, disabled endpoint) sit
  *   at the far end of that index and are never read. A deleted or disabled endpoint's row is
  *   locked, not leased, and swept by housekeeping.
+ * - The leasing UPDATE finds its rows by primary key (`id = ANY (ARRAY(…))`): joined to the picked
+ *   rows instead, the planner read the whole table (every delivery ever kept) on each claim.
+ * - An event's payload comes back once per claim (on the first of its deliveries), not once per
+ *   endpoint, and is serialized once: with ten endpoints per event that was nine copies to transfer,
+ *   parse and stringify.
  */
 const CLAIM = `
   WITH busy AS (
     SELECT * FROM unnest($4::text[], $5::int[], $8::int[]) AS b(endpoint_id, in_flight, max_in_flight)
   ), window_rows AS (
-    SELECT d.id, d.organization_id, d.endpoint_id, d.next_attempt_at, d.event_seq
+    SELECT d.id, d.organization_id, d.endpoint_id, d.event_id, d.next_attempt_at, d.event_seq
       FROM webhook_deliveries d
      WHERE d.status = 'pending' AND d.next_attempt_at <= $1
        AND d.endpoint_id <> ALL ($6::text[])
@@ -96,7 +101,7 @@ const CLAIM = `
      LIMIT $7
      FOR UPDATE OF d SKIP LOCKED
   ), ranked AS (
-    SELECT w.id, w.next_attempt_at, w.event_seq,
+    SELECT w.id, w.event_id, w.next_attempt_at, w.event_seq,
            row_number() OVER (PARTITION BY w.endpoint_id ORDER BY w.next_attempt_at, w.event_seq) AS endpoint_rank,
            row_number() OVER (PARTITION BY w.organization_id ORDER BY w.next_attempt_at, w.event_seq) AS org_rank,
            CASE WHEN e.circuit_open_until IS NULL AND e.consecutive_failures = 0 THEN coalesce(b.max_in_flight, $9) ELSE 1 END
@@ -105,15 +110,18 @@ const CLAIM = `
       JOIN webhook_endpoints e ON e.id = w.endpoint_id AND e.deleted_at IS NULL AND e.enabled
       LEFT JOIN busy b ON b.endpoint_id = w.endpoint_id
   ), picked AS (
-    SELECT id FROM ranked WHERE endpoint_rank <= room
+    SELECT id, event_id FROM ranked WHERE endpoint_rank <= room
      ORDER BY org_rank, next_attempt_at, event_seq
      LIMIT $3
+  ), firsts AS (
+    SELECT DISTINCT ON (event_id) id FROM picked ORDER BY event_id, id
   )
   UPDATE webhook_deliveries w
      SET attempt_count = w.attempt_count + 1, last_attempt_at = $1, next_attempt_at = $2
-    FROM picked, events ev, webhook_endpoints e
-   WHERE w.id = picked.id AND ev.id = w.event_id AND e.id = w.endpoint_id
-  RETURNING w.id, w.organization_id, w.endpoint_id, w.attempt_count, w.event_id, ev.type AS event_type, ev.payload, e.url, e.secret,
+    FROM events ev, webhook_endpoints e
+   WHERE w.id = ANY (ARRAY(SELECT id FROM picked)) AND ev.id = w.event_id AND e.id = w.endpoint_id
+  RETURNING w.id, w.organization_id, w.endpoint_id, w.attempt_count, w.event_id, ev.type AS event_type,
+            CASE WHEN w.id = ANY (ARRAY(SELECT id FROM firsts)) THEN ev.payload END AS payload, e.url, e.secret,
             e.previous_secret, e.previous_secret_expires_at, e.format, e.scim_events_mode,
             e.circuit_open_until IS NOT NULL AS probe, e.consecutive_failures AS endpoint_failures, w.next_attempt_at AS lease`;
 
@@ -136,13 +144,30 @@ export async function claimDue(sequelize: Sequelize, request: ClaimRequest): Pro
       request.initialRoom,
     ],
   });
+  const claimed = rows as Array<Omit<ClaimedDelivery, "body"> & { payload: EventPayload | null }>;
+  // Each event's payload comes once per claim (on its first delivery's row), serialized once.
+  const payloads = new Map<string, EventPayload>();
+  const bodies = new Map<string, string>();
+  for (const row of claimed) {
+    if (!row.payload) continue;
+    payloads.set(row.event_id, row.payload);
+    bodies.set(row.event_id, serializePayload(row.payload));
+  }
   const ring = keyRingOf(sequelize);
-  // The signing secret is sealed at rest (server/crypto/secretBox.ts); it is opened here, where it is loaded.
-  return (rows as Array<Omit<ClaimedDelivery, "body">>).map((row) => ({
+  // The signing secret is sealed at rest (server/crypto/secretBox.ts); it is opened here, where it
+  // is loaded, once per endpoint and claim.
+  const secrets = new Map<string, string>();
+  const open = (sealed: string, row: { endpoint_id: string; organization_id: string }) => {
+    let secret = secrets.get(sealed);
+    if (secret === undefined) secrets.set(sealed, (secret = ring.open(sealed, row.organization_id)));
+    return secret;
+  };
+  return claimed.map((row) => ({
     ...row,
-    secret: ring.open(row.secret, row.organization_id),
-    previous_secret: row.previous_secret === null ? null : ring.open(row.previous_secret, row.organization_id),
-    body: serializePayload(row.payload),
+    payload: payloads.get(row.event_id)!,
+    secret: open(row.secret, row),
+    previous_secret: row.previous_secret === null ? null : open(row.previous_secret, row),
+    body: bodies.get(row.event_id)!,
   }));
 }
 
@@ -152,7 +177,8 @@ export async function claimDue(sequelize: Sequelize, request: ClaimRequest): Pro
  * dispatcher still holds (next_attempt_at still equals its lease): if the lease ran out and someone
  * else claimed it, or an admin retried it, their schedule wins. Recording never reopens a finished delivery.
  * Rows are locked in id order first, as the circuit breaker's park and release lock them, so the
- * statements of two dispatchers never deadlock.
+ * statements of two dispatchers never deadlock. (Finding them by `id = ANY ($1)` instead of the
+ * join was tried: the planner then estimated one row and nested-looped 1,500 × 1,500, 3 s a write.)
  */
 const RECORD = `
   WITH r AS (
@@ -203,6 +229,14 @@ export async function failDeliveriesOfDeletedEndpoints(sequelize: Sequelize, now
       WHERE e.id = d.endpoint_id AND e.deleted_at IS NOT NULL AND d.status = 'pending'`,
     { bind: [now] },
   );
+}
+
+/**
+ * Wakes the dispatchers LISTENing on `channel`. Sent in a statement of its own, after the writer's
+ * commit, never inside it (see server/webhooks/wakeUp.ts for why and how often).
+ */
+export async function notifyDeliveriesDue(sequelize: Sequelize, channel: string): Promise<void> {
+  await sequelize.query(`SELECT pg_notify($1, '')`, { bind: [channel] });
 }
 
 /**

@@ -15,6 +15,7 @@ import { countUnhealthyEndpoints, parkDeliveriesOfDisabledEndpoints, releaseStra
 import { PARKED_UNTIL } from "./outbox.ts";
 import { listenForNotifications, type NotificationListener } from "../db/notificationListener.ts";
 import { createSequelize } from "../db/database.ts";
+import { onDeliveriesCommitted, WEBHOOKS_DUE_CHANNEL } from "./wakeUp.ts";
 
 /** What the dispatcher needs; a test can hand two of these separate pools on one database. */
 export type DispatcherDeps = {
@@ -29,8 +30,9 @@ export type DispatcherDeps = {
   config: { webhooks: Config["webhooks"]; publicUrl?: string };
   /**
    * A postgres:// URL to LISTEN on (channel rollcall_webhooks_due) so a NOTIFY wakes an idle
-   * dispatcher at once. Writers do not NOTIFY inside their commit (it serializes every commit that
-   * does; see migrations/20261207040100), so the dispatcher also polls every `idleMs` when idle.
+   * dispatcher at once. Writers announce committed deliveries after their commit (server/webhooks/
+   * wakeUp.ts): to a dispatcher of their own process directly, to other processes by this NOTIFY.
+   * The dispatcher also polls every `idleMs` when idle, for anything not announced.
    */
   listenUrl?: string | undefined;
 };
@@ -67,8 +69,7 @@ export type Dispatcher = {
   stop(): Promise<void>;
 };
 
-/** The channel migrations/20261207040000-webhook-endpoint-health.ts NOTIFYs when deliveries are written. */
-export const WEBHOOKS_DUE_CHANNEL = "rollcall_webhooks_due";
+export { WEBHOOKS_DUE_CHANNEL };
 
 /** Margin on top of the request timeout before a claim is considered abandoned (crash mid-send). */
 const LEASE_MARGIN_MS = 60_000;
@@ -116,9 +117,11 @@ type EndpointSlots = { inFlight: number; limit: number; idleSince: number };
 /** Creates a webhook dispatcher: claim due deliveries → send each → record as they finish, at least once. */
 export function createDispatcher(deps: DispatcherDeps, options: DispatcherOptions = {}): Dispatcher {
   const { sequelize, logger, metrics, clock, config } = deps;
+  // 250 was tried (a claim has a fixed cost per statement): no faster with 10,000 endpoints, and
+  // 40% more dispatcher memory (BENCHMARKS.md, issue 17 second pass).
   const batchSize = options.batchSize ?? 100;
   const maxInFlight = options.maxInFlight ?? 4_000;
-  // Short: new deliveries are found by polling (commit → consumer latency is about half of this).
+  // Short: deliveries nobody announced (server/webhooks/wakeUp.ts) are found by polling.
   const idleMs = options.idleMs ?? 25;
   const housekeepingIntervalMs = options.housekeepingIntervalMs ?? 5_000;
   const probeIntervalMs = options.probeIntervalMs ?? 1_000;
@@ -142,6 +145,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   let running = false;
   let loop: Promise<void> | undefined;
   let listener: NotificationListener | undefined;
+  let unsubscribe: (() => void) | undefined;
   let wakeIdle: (() => void) | undefined;
   let wakeAny: (() => void) | undefined;
   /** Set by news that arrived while the loop was busy, so its next idle pause is skipped. */
@@ -262,25 +266,37 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
   };
 
   /**
-   * Resolves after `ms`, at once on stop(), and, when `wakeable`, as soon as there is news (a NOTIFY
-   * of new deliveries, or a recorded attempt).
+   * Resolves after `ms`, at once on stop(), and, when `wakeable`, as soon as there is news (a
+   * commit of this process or a NOTIFY announcing new deliveries, or a recorded attempt), but not
+   * before `earliestMs`: after a claim that found nothing (e.g. every new delivery's endpoint is
+   * parked), a stream of commits must not turn into a claim per commit.
    */
-  const pause = (ms: number, wakeable: boolean) =>
+  const pause = (ms: number, wakeable: boolean, earliestMs = 0) =>
     new Promise<void>((resolve) => {
-      if (wakeable && news) {
-        news = false;
-        resolve();
-        return;
-      }
+      const startedAt = Date.now();
+      let timer: NodeJS.Timeout;
       const done = () => {
         clearTimeout(timer);
         wakeAny = undefined;
         wakeIdle = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const wake = () => {
+        wakeIdle = undefined;
+        const wait = startedAt + earliestMs - Date.now();
+        if (wait <= 0) done();
+        else {
+          clearTimeout(timer);
+          timer = setTimeout(done, Math.min(wait, ms));
+        }
+      };
+      timer = setTimeout(done, ms);
       wakeAny = done;
-      if (wakeable) wakeIdle = done;
+      if (!wakeable) return;
+      if (news) {
+        news = false;
+        wake();
+      } else wakeIdle = wake;
     });
 
   const pollLoop = async (): Promise<void> => {
@@ -318,7 +334,7 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
           }
           continue;
         }
-        await pause(idleDelay, true);
+        await pause(idleDelay, true, MIN_IDLE_MS);
         idleDelay = Math.min(idleDelay * 2, idleMs);
       } catch (error) {
         logger.error({ err: error }, "webhook dispatcher poll failed");
@@ -357,10 +373,14 @@ export function createDispatcher(deps: DispatcherDeps, options: DispatcherOption
           logger,
         );
       }
+      // Commits of this process's writers wake it directly (no NOTIFY needed; server/webhooks/wakeUp.ts).
+      unsubscribe = onDeliveriesCommitted(sequelize, notify);
       loop = pollLoop();
     },
     async stop() {
       running = false;
+      unsubscribe?.();
+      unsubscribe = undefined;
       wakeAny?.();
       await loop;
       loop = undefined;

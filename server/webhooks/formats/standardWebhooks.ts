@@ -1,4 +1,4 @@
-import { Webhook } from "standardwebhooks";
+import { signPayload } from "../signature.ts";
 
 /*
  * The Standard Webhooks format (the default): the JSON event body, signed with the endpoint secret.
@@ -19,6 +19,6 @@ export function standardWebhookHeaders(request: { secrets: string[]; msgId: stri
     "content-type": "application/json",
     "webhook-id": request.msgId,
     "webhook-timestamp": String(Math.floor(request.timestamp.getTime() / 1000)),
-    "webhook-signature": request.secrets.map((secret) => new Webhook(secret).sign(request.msgId, request.timestamp, request.body)).join(" "),
+    "webhook-signature": request.secrets.map((secret) => signPayload(secret, request.msgId, request.timestamp, request.body)).join(" "),
   };
 }
