@@ -171,7 +171,7 @@ describe("webhook formats: SCIM security events (RFC 8417/9967/8935) and secret 
     expect(group.status, group.text).to.equal(201);
     const groupId = group.body.id as string;
     const other = await scim(base(), token, "POST", "/Users", scimUserBody());
-    expect((await scim(base(), token, "PATCH", `/Groups/${groupId}`, { schemas: [PATCH_OP], Operations: [{ op: "add", path: "members", value: [{ value: other.body.id }] }] })).status).to.equal(200);
+    expect((await scim(base(), token, "PATCH", `/Groups/${groupId}`, { schemas: [PATCH_OP], Operations: [{ op: "add", path: "members", value: [{ value: other.body.id }] }] })).status).to.equal(204);
     expect((await scim(base(), token, "DELETE", `/Groups/${groupId}`)).status).to.equal(204);
     expect((await scim(base(), token, "DELETE", `/Users/${userId}`)).status).to.equal(204);
     // No RFC 9967 counterpart: never fanned out to a scim-events endpoint.
