@@ -262,6 +262,8 @@ async function scaleScenario({ sequelize, databaseUrl }: Ctx, receiver: Receiver
   const rate = Number(process.env.BENCH_SCALE_RATE ?? 200);
   const seconds = Number(process.env.BENCH_SECONDS ?? 5) * 2;
   const dispatchers = Number(process.env.BENCH_DISPATCHERS ?? 2);
+  // BENCH_SCALE_BROKEN=0: every endpoint healthy, the baseline the healthy endpoints' latency is compared with.
+  const healthyPerOrg = process.env.BENCH_SCALE_BROKEN === "0" ? 10 : 9;
   const bad = await child<{ hanging: number; failing: number; slow: number }>("--bad");
   const procs: Array<Awaited<ReturnType<typeof child<Memory>>>> = [];
   try {
@@ -275,21 +277,22 @@ async function scaleScenario({ sequelize, databaseUrl }: Ctx, receiver: Receiver
     await sequelize.query(
       `INSERT INTO webhook_endpoints (id, organization_id, url, events, secret, enabled)
        SELECT 'whep_scale' || lpad(o::text, 5, '0') || '_' || e, 'org_scale' || lpad(o::text, 5, '0'),
-              CASE WHEN e < 9 THEN 'http://127.0.0.1:' || $2 || '/e/' || o || '/' || e
+              CASE WHEN e < $6 THEN 'http://127.0.0.1:' || $2 || '/e/' || o || '/' || e
                    WHEN o % 2 = 0 THEN 'http://127.0.0.1:' || $3 || '/e/' || o
                    ELSE 'http://127.0.0.1:' || $4 || '/e/' || o END,
               '{}', $5, true
          FROM generate_series(1, $1) o, generate_series(0, 9) e`,
-      { bind: [orgs, receiver.port, bad.first.hanging, bad.first.failing, secret] },
+      { bind: [orgs, receiver.port, bad.first.hanging, bad.first.failing, secret, healthyPerOrg] },
     );
     const orgOf = (i: number) => `org_scale${String((i % orgs) + 1).padStart(5, "0")}`;
-    print(`scale: ${orgs} organizations, ${orgs * 10} endpoints (${orgs * 9} healthy, ${orgs / 2} hanging, ${orgs / 2} answering 500); recording ${backlog} events…`);
+    const brokenNote = healthyPerOrg === 9 ? `${orgs / 2} hanging, ${orgs / 2} answering 500` : "none broken";
+    print(`scale: ${orgs} organizations, ${orgs * 10} endpoints (${orgs * healthyPerOrg} healthy, ${brokenNote}); recording ${backlog} events…`);
     for (let i = 0; i < backlog; i += 16) await Promise.all(Array.from({ length: Math.min(16, backlog - i) }, (_, k) => record(sequelize, orgOf(i + k), `user_${i + k}`, i + k)));
     await sequelize.query("ANALYZE webhook_deliveries");
 
     receiver.reset();
     const before = await receiver.stats();
-    const healthyBacklog = backlog * 9;
+    const healthyBacklog = backlog * healthyPerOrg;
     for (let i = 0; i < dispatchers; i++) procs.push(await child<Memory>("--dispatcher", { BENCH_DATABASE_URL: databaseUrl, BENCH_ENCRYPTION_KEY }));
     let peakRss = 0;
     let peakHeap = 0;
@@ -310,8 +313,8 @@ async function scaleScenario({ sequelize, databaseUrl }: Ctx, receiver: Receiver
 
     receiver.reset();
     await steadyStream(sequelize, rate, seconds, (i) => ({ orgId: orgOf(backlog + i), subjectId: `user_${backlog + i}` }));
-    await waitUntil(async () => (await receiver.stats()).unique >= before.unique + healthyBacklog + rate * seconds * 9, 120_000);
-    print(latencyLine(`scale: steady ${rate} events/s = ${rate * 9} deliveries/s to healthy endpoints for ${seconds} s`, (await receiver.stats()).latenciesMs));
+    await waitUntil(async () => (await receiver.stats()).unique >= before.unique + healthyBacklog + rate * seconds * healthyPerOrg, 120_000);
+    print(latencyLine(`scale: steady ${rate} events/s = ${rate * healthyPerOrg} deliveries/s to healthy endpoints for ${seconds} s`, (await receiver.stats()).latenciesMs));
     const counts = await bad.ask<BadStats>("stats");
     print(`scale: requests to broken endpoints: hanging ${counts.hanging}, 500 ${counts.failing}; dispatcher peak RSS ${Math.round(peakRss / 1048576)} MB, peak heap ${Math.round(peakHeap / 1048576)} MB`);
   } finally {
