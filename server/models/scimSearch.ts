@@ -101,6 +101,21 @@ const KEY_CREATED_AT = (alias: string) => `to_char(${alias}.created_at AT TIME Z
 type Keyed = { cursor_created_at: string; id: string };
 const keyOf = (row: Keyed | undefined): RowKey | null => (row === undefined ? null : { createdAt: row.cursor_created_at, id: row.id });
 
+/** Backward reads the walk's order reversed from the key, then turns the page around. */
+const walkDescending = (query: ListQuery, from: WalkFrom) => query.descending !== from.backward;
+
+/** The keyset tail of a cursor page over `alias` (created_at, id): beyond the walk's key, count + 1 rows, in read order. */
+function walkTail(alias: string, query: ListQuery, from: WalkFrom, bind: unknown[]): string {
+  return compositeKeysetTail(
+    [`${alias}.created_at`, `${alias}.id`],
+    ["timestamptz", "text"],
+    from.key === null ? undefined : [from.key.createdAt, from.key.id],
+    query.count,
+    bind,
+    walkDescending(query, from) ? "desc" : "asc",
+  );
+}
+
 /**
  * RFC 9865 cursor paging without OFFSET: the rows after the key (created_at, id) of the previous
  * page's last row — or, read backward, before the key of its first row — in the same order as
@@ -120,16 +135,7 @@ async function searchAfter<Row extends object>(
   const { alias, table } = target;
   const { where, params } = matching(target, organizationId, filter);
   const bind = [...params];
-  // Backward reads the walk's order reversed from the key, then turns the page around.
-  const descending = query.descending !== from.backward;
-  const tail = compositeKeysetTail(
-    [`${alias}.created_at`, `${alias}.id`],
-    ["timestamptz", "text"],
-    from.key === null ? undefined : [from.key.createdAt, from.key.id],
-    query.count,
-    bind,
-    descending ? "desc" : "asc",
-  );
+  const tail = walkTail(alias, query, from, bind);
   const fetched = await select<Row & Keyed>(
     sequelize,
     `SELECT ${alias}.*${extraColumns}, ${KEY_CREATED_AT(alias)} FROM ${table} ${alias} WHERE ${where}${tail}`,
@@ -321,21 +327,12 @@ export async function searchAllResourcesAfter(
   const params: unknown[] = [organizationId];
   const wheres = branches.map((branch) => matchingWith(branch.target, branch.filter, params));
   const bind = [...params];
-  // Backward reads the walk's order reversed from the key, then turns the page around.
-  const descending = query.descending !== from.backward;
   const selects = branches.map(({ target: { table, alias, resourceType } }, i) => {
-    const tail = compositeKeysetTail(
-      [`${alias}.created_at`, `${alias}.id`],
-      ["timestamptz", "text"],
-      from.key === null ? undefined : [from.key.createdAt, from.key.id],
-      query.count,
-      bind,
-      descending ? "desc" : "asc",
-    );
+    const tail = walkTail(alias, query, from, bind);
     return `(SELECT '${resourceType}'::text AS resource_type, ${alias}.id, ${alias}.created_at, ${KEY_CREATED_AT(alias)} FROM ${table} ${alias} WHERE ${wheres[i]}${tail})`;
   });
   bind.push(query.count + 1);
-  const direction = descending ? "DESC" : "ASC";
+  const direction = walkDescending(query, from) ? "DESC" : "ASC";
   const fetched = await select<ResourceKey & Keyed>(
     sequelize,
     `SELECT s.resource_type, s.id, s.cursor_created_at FROM (${selects.join(" UNION ALL ")}) s ORDER BY s.created_at ${direction}, s.id ${direction} LIMIT $${bind.length}`,

@@ -1,7 +1,7 @@
 import { importPKCS8, SignJWT } from "jose";
 import type { GoogleCredentials, GoogleSettings } from "../settings.ts";
 import { DirectoryAuthError, DirectoryRequestError, type DirectoryConnector, type DirectoryGroup, type DirectoryUser } from "./types.ts";
-import { DirectoryHttp, vendorDetail, type HttpOptions } from "./http.ts";
+import { DirectoryHttp, getWithBearer, vendorDetail, type HttpOptions } from "./http.ts";
 
 /*
  * Google Workspace: Admin SDK Directory API v1 (shapes recorded in test/fakes/google.ts):
@@ -122,17 +122,8 @@ export function googleConnector(settings: GoogleSettings, credentials: GoogleCre
     return `Bearer ${bearer.token}`;
   }
 
-  /** GET with the bearer; a 401 on a cached token (revoked or expired early) fetches a new one once. */
-  async function get(url: string) {
-    const cached = bearer !== null;
-    try {
-      return await client.get(url, { authorization: await accessToken() });
-    } catch (error) {
-      if (!(cached && error instanceof DirectoryAuthError && error.status === 401)) throw error;
-      bearer = null;
-      return client.get(url, { authorization: await accessToken() });
-    }
-  }
+  const token = { cached: () => bearer !== null, authorization: accessToken, drop: () => { bearer = null; } };
+  const get = (url: string) => getWithBearer(client, url, token);
 
   async function* pages<T>(first: string, key: "users" | "groups" | "members"): AsyncGenerator<T[]> {
     let pageToken: string | undefined;

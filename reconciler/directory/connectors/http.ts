@@ -220,3 +220,18 @@ export function nextLink(headers: Headers): string | null {
   }
   return null;
 }
+
+/** A cached bearer token of a connector: whether one is cached, the Authorization value (fetching one when needed), and dropping it. */
+export type BearerToken = { cached(): boolean; authorization(): Promise<string>; drop(): void };
+
+/** GET with the bearer; a 401 on a cached token (revoked, replaced by a newer one, or expired early) fetches a new one once. */
+export async function getWithBearer(client: DirectoryHttp, url: string, token: BearerToken): Promise<JsonResponse> {
+  const cached = token.cached();
+  try {
+    return await client.get(url, { authorization: await token.authorization() });
+  } catch (error) {
+    if (!(cached && error instanceof DirectoryAuthError && error.status === 401)) throw error;
+    token.drop();
+    return client.get(url, { authorization: await token.authorization() });
+  }
+}

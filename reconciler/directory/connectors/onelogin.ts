@@ -1,6 +1,6 @@
 import type { OneLoginCredentials, OneLoginSettings } from "../settings.ts";
 import { DirectoryAuthError, DirectoryRequestError, type DirectoryConnector, type DirectoryUser } from "./types.ts";
-import { DirectoryHttp, vendorDetail, type HttpOptions } from "./http.ts";
+import { DirectoryHttp, getWithBearer, vendorDetail, type HttpOptions } from "./http.ts";
 
 /*
  * OneLogin API v2 (shapes recorded in test/fakes/onelogin.ts):
@@ -100,17 +100,8 @@ export function oneloginConnector(settings: OneLoginSettings, credentials: OneLo
     return `bearer ${bearer.token}`;
   }
 
-  /** GET with the bearer; a 401 on a cached token (revoked by a newer one) fetches a new one once. */
-  async function get(url: string) {
-    const cached = bearer !== null;
-    try {
-      return await client.get(url, { authorization: await accessToken() });
-    } catch (error) {
-      if (!(cached && error instanceof DirectoryAuthError && error.status === 401)) throw error;
-      bearer = null;
-      return client.get(url, { authorization: await accessToken() });
-    }
-  }
+  const token = { cached: () => bearer !== null, authorization: accessToken, drop: () => { bearer = null; } };
+  const get = (url: string) => getWithBearer(client, url, token);
 
   async function* pages<T>(first: string): AsyncGenerator<T[]> {
     let cursor: string | null = null;
