@@ -128,6 +128,72 @@ describe("webhook isolation: one tenant's broken consumer never stalls another's
     });
   });
 
+  describe("recording attempts while a failing endpoint's breaker update waits", () => {
+    let service: Service;
+    let databaseUrl: string | undefined;
+    let stopService: () => Promise<void>;
+    before(async () => {
+      ({ service, databaseUrl, stop: stopService } = await startIsolatedService());
+    });
+    after(async () => {
+      await stopService();
+    });
+
+    it("logs a healthy endpoint's delivery at once, without waiting behind the breaker's write for a failing one", async function () {
+      // Needs a second connection to hold the failing endpoint's row; the embedded database has one.
+      if (!databaseUrl) this.skip();
+      this.timeout(30_000);
+      const sequelize = service.deps.db.sequelize;
+      const healthy = await startWebhookReceiver();
+      const failing = await startBadConsumer((res) => res.writeHead(500).end("down"));
+      const failingOrg = await admin(service.url!, "POST", "/v1/organizations", { name: `Failing ${unique()}` });
+      const failingEndpoint = await admin(service.url!, "POST", `/v1/organizations/${failingOrg.body.id}/webhook_endpoints`, { url: failing.url });
+      const healthyOrg = await admin(service.url!, "POST", "/v1/organizations", { name: `Healthy ${unique()}` });
+      expect((await admin(service.url!, "POST", `/v1/organizations/${healthyOrg.body.id}/webhook_endpoints`, { url: healthy.url })).status).to.equal(201);
+
+      const pool = createSequelize(databaseUrl!, service.deps.config, service.deps.logger, 3);
+      const dispatcher = createDispatcher({
+        sequelize: pool,
+        logger: service.deps.logger,
+        metrics: createMetrics({ defaultMetrics: false }),
+        clock: systemClock,
+        config: { webhooks: { ...service.deps.config.webhooks, timeoutMs: 5_000 } },
+        listenUrl: databaseUrl,
+      });
+      // The breaker's write for the failing endpoint updates its row: held here, that write waits
+      // (as it waits in production behind another dispatcher parking the endpoint's queue).
+      const holder = createSequelize(databaseUrl!, service.deps.config, service.deps.logger, 1);
+      const held = await holder.transaction();
+      await holder.query("SELECT id FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE", { bind: [failingEndpoint.body.id], transaction: held });
+      dispatcher.start();
+      try {
+        await recordFor(sequelize, systemClock, failingOrg.body.id, "user_f");
+        const until = Date.now() + 10_000;
+        while (failing.requests === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(failing.requests, "the failing consumer was called").to.be.above(0);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+
+        const msgId = await recordFor(sequelize, systemClock, healthyOrg.body.id, "user_h");
+        await healthy.waitFor(1, 5_000);
+        let status = "";
+        for (const stop = Date.now() + 5_000; Date.now() < stop; await new Promise((resolve) => setTimeout(resolve, 50))) {
+          const [row] = await sequelize.query<{ status: string }>("SELECT status FROM webhook_deliveries WHERE event_id = $1", { bind: [msgId], type: QueryTypes.SELECT });
+          status = row!.status;
+          if (status === "succeeded") break;
+        }
+        expect(status, "the healthy delivery is logged while the failing endpoint's breaker write waits").to.equal("succeeded");
+      } finally {
+        await held.rollback();
+        await holder.close();
+        await dispatcher.stop();
+        await pool.close();
+        await failing.close();
+        await healthy.close();
+        await sequelize.query(`UPDATE webhook_deliveries SET status = 'failed' WHERE status = 'pending'`);
+      }
+    });
+  });
+
   describe("the circuit breaker, with a manual clock", () => {
     const clock = createManualClock();
     let service: Service;
