@@ -8,6 +8,12 @@ import { freePort } from "../test/helpers/freePort.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * The key that seals secrets at rest, one per bench run: every process of a run (a server and a
+ * separate `rollcall dispatch`) must open what the others sealed, as replicas share theirs.
+ */
+const BENCH_ENCRYPTION_KEY = generateKey();
+
 /** The environment of a production-mode server a bench starts on its own port and data folder. */
 export async function productionServerEnv(databaseUrl: string, port: number, adminKey: string, dataDirPrefix: string): Promise<NodeJS.ProcessEnv> {
   return {
@@ -18,7 +24,7 @@ export async function productionServerEnv(databaseUrl: string, port: number, adm
     HOST: "127.0.0.1",
     ROLLCALL_ADMIN_KEY: adminKey,
     // Production requires the key that seals secrets at rest; a bench run uses a throwaway one.
-    ROLLCALL_ENCRYPTION_KEY: generateKey(),
+    ROLLCALL_ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY,
     ROLLCALL_DATA_DIR: await mkdtemp(path.join(tmpdir(), dataDirPrefix)),
     ROLLCALL_ENABLE_RECONCILER: "false",
     LOG_LEVEL: "warn",
