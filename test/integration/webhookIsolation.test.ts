@@ -38,6 +38,20 @@ function recordFor(sequelize: Sequelize, clock: Clock, orgId: string, subjectId:
   return sequelize.transaction((t) => recordEvent(sequelize, t, { organizationId: orgId, type, subjectId, data }, clock.now()));
 }
 
+/** A dispatcher on a pool of its own (as `rollcall serve` gives its worker), with the real clock and the given request timeout. */
+function dispatcherOnItsOwnPool(service: Service, databaseUrl: string, timeoutMs: number) {
+  const pool = createSequelize(databaseUrl, service.deps.config, service.deps.logger, 3);
+  const dispatcher = createDispatcher({
+    sequelize: pool,
+    logger: service.deps.logger,
+    metrics: createMetrics({ defaultMetrics: false }),
+    clock: systemClock,
+    config: { webhooks: { ...service.deps.config.webhooks, timeoutMs } },
+    listenUrl: databaseUrl,
+  });
+  return { pool, dispatcher };
+}
+
 describe("webhook isolation: one tenant's broken consumer never stalls another's", () => {
   describe("with the real clock and a running dispatcher", () => {
     let service: Service;
@@ -73,15 +87,7 @@ describe("webhook isolation: one tenant's broken consumer never stalls another's
       // The issue's setting: a 10 s request timeout, the production default.
       // Its own pool, as the dispatcher worker of `rollcall serve` has: the noisy writers below would
       // otherwise hold every connection of the service's pool.
-      const pool = createSequelize(databaseUrl!, service.deps.config, service.deps.logger, 3);
-      const dispatcher = createDispatcher({
-        sequelize: pool,
-        logger: service.deps.logger,
-        metrics: createMetrics({ defaultMetrics: false }),
-        clock: systemClock,
-        config: { webhooks: { ...service.deps.config.webhooks, timeoutMs: 10_000 } },
-        listenUrl: databaseUrl,
-      });
+      const { pool, dispatcher } = dispatcherOnItsOwnPool(service, databaseUrl!, 10_000);
       dispatcher.start();
       try {
         // Each noisy organization provisions 200 users while the quiet one changes 3 users, 20 times each.
@@ -126,18 +132,6 @@ describe("webhook isolation: one tenant's broken consumer never stalls another's
         await sequelize.query(`UPDATE webhook_deliveries SET status = 'failed' WHERE status = 'pending'`);
       }
     });
-  });
-
-  describe("recording attempts while a failing endpoint's breaker update waits", () => {
-    let service: Service;
-    let databaseUrl: string | undefined;
-    let stopService: () => Promise<void>;
-    before(async () => {
-      ({ service, databaseUrl, stop: stopService } = await startIsolatedService());
-    });
-    after(async () => {
-      await stopService();
-    });
 
     it("logs a healthy endpoint's delivery at once, without waiting behind the breaker's write for a failing one", async function () {
       // Needs a second connection to hold the failing endpoint's row; the embedded database has one.
@@ -151,15 +145,7 @@ describe("webhook isolation: one tenant's broken consumer never stalls another's
       const healthyOrg = await admin(service.url!, "POST", "/v1/organizations", { name: `Healthy ${unique()}` });
       expect((await admin(service.url!, "POST", `/v1/organizations/${healthyOrg.body.id}/webhook_endpoints`, { url: healthy.url })).status).to.equal(201);
 
-      const pool = createSequelize(databaseUrl!, service.deps.config, service.deps.logger, 3);
-      const dispatcher = createDispatcher({
-        sequelize: pool,
-        logger: service.deps.logger,
-        metrics: createMetrics({ defaultMetrics: false }),
-        clock: systemClock,
-        config: { webhooks: { ...service.deps.config.webhooks, timeoutMs: 5_000 } },
-        listenUrl: databaseUrl,
-      });
+      const { pool, dispatcher } = dispatcherOnItsOwnPool(service, databaseUrl!, 5_000);
       // The breaker's write for the failing endpoint updates its row: held here, that write waits
       // (as it waits in production behind another dispatcher parking the endpoint's queue).
       const holder = createSequelize(databaseUrl!, service.deps.config, service.deps.logger, 1);
