@@ -1,8 +1,8 @@
 import type { EntraCredentials, EntraSettings } from "../settings.ts";
 import {
-  DirectoryAuthError, DirectoryRequestError, DirectoryResyncRequired, type DirectoryChange, type DirectoryConnector, type DirectoryGroup, type DirectoryUser,
+  DirectoryRequestError, DirectoryResyncRequired, type DirectoryChange, type DirectoryConnector, type DirectoryGroup, type DirectoryUser,
 } from "./types.ts";
-import { DirectoryHttp, vendorDetail, type HttpOptions } from "./http.ts";
+import { DirectoryHttp, requestAccessToken, type HttpOptions } from "./http.ts";
 
 /*
  * Microsoft Graph v1.0 (shapes recorded in test/fakes/graph.ts):
@@ -93,21 +93,14 @@ export function entraConnector(settings: EntraSettings, credentials: EntraCreden
         scope: `${new URL(settings.base_url).origin}/.default`,
         grant_type: "client_credentials",
       });
-      let res;
-      try {
-        res = await client.request(`${settings.login_base_url}/${encodeURIComponent(settings.tenant_id)}/oauth2/v2.0/token`, {
-          method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded" },
-          body: form.toString(),
-        });
-      } catch (error) {
-        // The token endpoint answers 400 for an unknown tenant or client: those are credentials too.
-        if (error instanceof DirectoryRequestError && error.status === 400) throw new DirectoryAuthError("entra", 400, error.message);
-        throw error;
-      }
-      const body = res.body as { access_token?: string; expires_in?: number };
-      if (!body.access_token) throw new DirectoryAuthError("entra", res.status, vendorDetail(res.body));
-      bearer = { token: body.access_token, expiresAt: now + (body.expires_in ?? 3600) * 1000 };
+      // The token endpoint answers 400 for an unknown tenant or client: those are credentials too.
+      bearer = await requestAccessToken(
+        client,
+        "entra",
+        `${settings.login_base_url}/${encodeURIComponent(settings.tenant_id)}/oauth2/v2.0/token`,
+        { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() },
+        { now, defaultExpiresInS: 3600 },
+      );
     }
     return { authorization: `Bearer ${bearer.token}` };
   }

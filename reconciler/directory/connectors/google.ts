@@ -1,7 +1,7 @@
 import { importPKCS8, SignJWT } from "jose";
 import type { GoogleCredentials, GoogleSettings } from "../settings.ts";
-import { DirectoryAuthError, DirectoryRequestError, type DirectoryConnector, type DirectoryGroup, type DirectoryUser } from "./types.ts";
-import { DirectoryHttp, getWithBearer, vendorDetail, type HttpOptions } from "./http.ts";
+import { DirectoryAuthError, type DirectoryConnector, type DirectoryGroup, type DirectoryUser } from "./types.ts";
+import { DirectoryHttp, getWithBearer, requestAccessToken, type HttpOptions } from "./http.ts";
 
 /*
  * Google Workspace: Admin SDK Directory API v1 (shapes recorded in test/fakes/google.ts):
@@ -108,17 +108,14 @@ export function googleConnector(settings: GoogleSettings, credentials: GoogleCre
       .setExpirationTime(iat + 3600)
       .sign(signingKey);
     const form = new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion });
-    let res;
-    try {
-      res = await client.request(settings.token_url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() });
-    } catch (error) {
-      // invalid_grant (a deleted key, a wrong subject, a clock off) comes as 400: the credentials too.
-      if (error instanceof DirectoryRequestError && error.status === 400) throw new DirectoryAuthError("google", 400, error.message.replace(/^google API request failed \(HTTP 400\): /, ""));
-      throw error;
-    }
-    const body = res.body as { access_token?: string; expires_in?: number };
-    if (!body.access_token) throw new DirectoryAuthError("google", res.status, vendorDetail(res.body));
-    bearer = { token: body.access_token, expiresAt: now + (body.expires_in ?? 3600) * 1000 };
+    // invalid_grant (a deleted key, a wrong subject, a clock off) comes as 400: the credentials too.
+    bearer = await requestAccessToken(
+      client,
+      "google",
+      settings.token_url,
+      { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() },
+      { now, defaultExpiresInS: 3600, detailOf: (error) => error.message.replace(/^google API request failed \(HTTP 400\): /, "") },
+    );
     return `Bearer ${bearer.token}`;
   }
 

@@ -235,3 +235,30 @@ export async function getWithBearer(client: DirectoryHttp, url: string, token: B
     return client.get(url, { authorization: await token.authorization() });
   }
 }
+
+/** A bearer token and when it expires (milliseconds since the epoch). */
+export type IssuedToken = { token: string; expiresAt: number };
+
+/**
+ * Asks an OAuth token endpoint for an access token. A 400 there (invalid_grant, an unknown client or
+ * tenant, a bad assertion) is the credentials' fault, and so is an answer without access_token:
+ * both become DirectoryAuthError. `detailOf` words the 400's detail (default: the whole message).
+ */
+export async function requestAccessToken(
+  client: DirectoryHttp,
+  provider: DirectoryProvider,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+  options: { now: number; defaultExpiresInS: number; detailOf?: (error: DirectoryRequestError) => string },
+): Promise<IssuedToken> {
+  let res: JsonResponse;
+  try {
+    res = await client.request(url, init);
+  } catch (error) {
+    if (error instanceof DirectoryRequestError && error.status === 400) throw new DirectoryAuthError(provider, 400, (options.detailOf ?? ((e) => e.message))(error));
+    throw error;
+  }
+  const body = res.body as { access_token?: string; expires_in?: number };
+  if (!body.access_token) throw new DirectoryAuthError(provider, res.status, vendorDetail(res.body));
+  return { token: body.access_token, expiresAt: options.now + (body.expires_in ?? options.defaultExpiresInS) * 1000 };
+}

@@ -1,8 +1,8 @@
 import { importJWK, importPKCS8, SignJWT, type JWK } from "jose";
 import { randomUUID } from "node:crypto";
 import type { OktaCredentials, OktaSettings } from "../settings.ts";
-import { DirectoryAuthError, type DirectoryChange, type DirectoryConnector, type DirectoryGroup, type DirectoryUser } from "./types.ts";
-import { DirectoryHttp, nextLink, vendorDetail, type HttpOptions } from "./http.ts";
+import { type DirectoryChange, type DirectoryConnector, type DirectoryGroup, type DirectoryUser } from "./types.ts";
+import { DirectoryHttp, nextLink, requestAccessToken, type HttpOptions } from "./http.ts";
 
 /*
  * Okta Management API (shapes recorded in test/fakes/okta.ts):
@@ -83,17 +83,14 @@ export function oktaConnector(settings: OktaSettings, credentials: OktaCredentia
       client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
       client_assertion: assertion,
     });
-    let res;
-    try {
-      res = await client.request(tokenUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() });
-    } catch (error) {
-      // Okta answers a bad assertion with 400/401 invalid_client: both mean the credentials.
-      if (error instanceof Error && "status" in error && (error as { status: number }).status === 400) throw new DirectoryAuthError("okta", 400, error.message);
-      throw error;
-    }
-    const body = res.body as { access_token?: string; expires_in?: number };
-    if (!body.access_token) throw new DirectoryAuthError("okta", res.status, vendorDetail(res.body));
-    bearer = { token: body.access_token, expiresAt: now + (body.expires_in ?? 3600) * 1000 };
+    // Okta answers a bad assertion with 400/401 invalid_client: both mean the credentials.
+    bearer = await requestAccessToken(
+      client,
+      "okta",
+      tokenUrl,
+      { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() },
+      { now, defaultExpiresInS: 3600 },
+    );
     return `Bearer ${bearer.token}`;
   }
 

@@ -1,6 +1,6 @@
 import type { OneLoginCredentials, OneLoginSettings } from "../settings.ts";
-import { DirectoryAuthError, DirectoryRequestError, type DirectoryConnector, type DirectoryUser } from "./types.ts";
-import { DirectoryHttp, getWithBearer, vendorDetail, type HttpOptions } from "./http.ts";
+import { type DirectoryConnector, type DirectoryUser } from "./types.ts";
+import { DirectoryHttp, getWithBearer, requestAccessToken, type HttpOptions } from "./http.ts";
 
 /*
  * OneLogin API v2 (shapes recorded in test/fakes/onelogin.ts):
@@ -82,21 +82,18 @@ export function oneloginConnector(settings: OneLoginSettings, credentials: OneLo
   async function accessToken(): Promise<string> {
     const now = (http.now ?? Date.now)();
     if (bearer && bearer.expiresAt - 60_000 > now) return `bearer ${bearer.token}`;
-    let res;
-    try {
-      res = await client.request(`${base}/auth/oauth2/v2/token`, {
+    // "Authorization Information is incorrect" comes as 400: the credentials too.
+    bearer = await requestAccessToken(
+      client,
+      "onelogin",
+      `${base}/auth/oauth2/v2/token`,
+      {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `client_id:${credentials.client_id}, client_secret:${credentials.client_secret}` },
         body: JSON.stringify({ grant_type: "client_credentials" }),
-      });
-    } catch (error) {
-      // "Authorization Information is incorrect" comes as 400: the credentials too.
-      if (error instanceof DirectoryRequestError && error.status === 400) throw new DirectoryAuthError("onelogin", 400, error.message.replace(/^onelogin API request failed \(HTTP 400\): /, ""));
-      throw error;
-    }
-    const body = res.body as { access_token?: string; expires_in?: number };
-    if (!body.access_token) throw new DirectoryAuthError("onelogin", res.status, vendorDetail(res.body));
-    bearer = { token: body.access_token, expiresAt: now + (body.expires_in ?? 36_000) * 1000 };
+      },
+      { now, defaultExpiresInS: 36_000, detailOf: (error) => error.message.replace(/^onelogin API request failed \(HTTP 400\): /, "") },
+    );
     return `bearer ${bearer.token}`;
   }
 
